@@ -1,0 +1,76 @@
+// What plan/apply/verify produce: the console, the run state, the report and SUIVI all read these.
+#pragma once
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kbz/transport/connection.hpp"
+
+namespace kbz {
+
+enum class StepStatus { Ok, Changed, WouldChange, Failed, Skipped };
+
+struct StepResult {
+  std::string step_id;
+  StepStatus status = StepStatus::Skipped;
+  std::string message;   // why it failed / what changed (masked)
+  std::string diff;      // unified diff for files in plan (masked)
+  Millis duration{0};
+};
+
+struct HostRun {
+  Host host;
+  std::vector<StepResult> steps;
+  bool unreachable = false;
+  std::string error;     // connection / lock error, masked
+  Millis duration{0};
+  TransportStats stats;
+  int count(StepStatus s) const;
+};
+
+enum class RunKind { Plan, Apply, Verify };
+
+struct RunSummary {
+  RunKind kind = RunKind::Apply;
+  int module = 0;
+  std::string started_utc;   // ISO 8601
+  Millis duration{0};
+  bool interrupted = false;
+  std::vector<HostRun> hosts;
+  bool ok() const;
+};
+
+enum class CheckStatus { Pass, Fail, Warn, Skipped };
+
+struct CheckResult {
+  std::string check_id;
+  std::string host;
+  CheckStatus status = CheckStatus::Skipped;
+  std::string value;     // measured value (masked)
+  std::string detail;    // why it failed (masked)
+  Millis duration{0};
+};
+
+struct FailoverResult {
+  std::string scenario_id;
+  std::string title_fr;
+  CheckStatus status = CheckStatus::Skipped;
+  std::vector<std::pair<std::string, std::string>> measures;  // label -> value ("Temps de bascule", "6.2 s")
+  std::string detail;
+};
+
+struct VerifyRun {
+  int module = 0;
+  std::string started_utc;
+  Millis duration{0};
+  std::string inventory_path;
+  std::vector<std::string> hosts;
+  std::vector<std::string> unreachable;              // host: reason
+  std::map<std::string, std::map<std::string, std::string>> versions_found;  // host -> component -> version
+  std::vector<CheckResult> checks;
+  std::vector<FailoverResult> failovers;
+  bool ok() const;
+};
+
+}  // namespace kbz

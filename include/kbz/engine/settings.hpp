@@ -1,0 +1,28 @@
+// kbz.yaml: what the team chooses. Every key has a documented default (docs/SETTINGS.md); an unknown key
+// is an error with line:column.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kbz/core/error.hpp"
+
+namespace kbz {
+
+struct Settings {
+  std::string private_cidr = "10.0.0.0/16";
+  std::vector<std::string> admin_cidrs;            // extra sources allowed to SSH (e.g. install-01's public IP/32)
+  std::vector<std::string> dns_servers = {"1.1.1.1", "8.8.8.8"};
+  std::string timezone = "Europe/Paris";
+  std::string docker_source = "docker-ce";         // docker-ce (Docker's apt repo) | distribution (docker.io)
+  std::string docker_version = "5:27.5.1-1~ubuntu.24.04~noble";  // pinned; "" = candidate of the source
+  std::map<std::string, std::string> images;       // name -> pinned reference (never :latest)
+  std::string image_bundle_dir;                    // air-gap: folder of `docker save` archives
+  std::map<std::string, std::string> raw;          // flattened key -> value, for templates (settings.x.y)
+  std::string path;                                // where it was read from, "" = defaults
+};
+
+Result<Settings> load_settings(const std::string& path);  // missing file at the default path = defaults
+Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path);
+
+}  // namespace kbz

@@ -1,0 +1,11 @@
+// Placeholder until the owning issue lands; replaced as a whole file.
+#include <iostream>
+
+#include "kbz/cli/commands.hpp"
+
+namespace kbz {
+int cmd_exec(const GlobalOptions&, const std::vector<std::string>&) {
+  std::cerr << "kbz-install: 'exec' is not built yet\n";
+  return static_cast<int>(ExitCode::BadInput);
+}
+}  // namespace kbz
