@@ -134,6 +134,13 @@ class Parser {
     if (!f[USER_SSH].empty() && !t::valid_user(f[USER_SSH])) {
       error(lineno, "USER_SSH", in_quotes(f[USER_SSH]) + " is not a valid user name");
     }
+    for (const Col c : {POOL, ROLE, SUBROLE}) {
+      // These are --hosts values (role:NAME): a comma, space or '*' would make a host unselectable.
+      if (!t::valid_name(f[c])) {
+        error(lineno, std::string(kColumns[c]),
+              in_quotes(f[c]) + " is not a plain name (letters, digits, '-', '_', '.')");
+      }
+    }
     if (iequals(f[ROLE], "k3s")) {
       // The legacy installer gave such rows the wrong firewall rules without a word: refuse them.
       error(lineno, "ROLE", "role " + in_quotes(f[ROLE]) + " is not supported",

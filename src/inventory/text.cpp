@@ -116,4 +116,11 @@ bool valid_user(std::string_view text) {
   return true;
 }
 
+bool valid_name(std::string_view text) {
+  for (const char c : text) {
+    if (!is_alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
 }  // namespace kbz::inventory_text

@@ -18,5 +18,6 @@ std::string sanitize_utf8(std::string_view text);      // invalid bytes -> U+FFF
 bool valid_ipv4(std::string_view text);                // dotted quad, 0..255, no leading zeros
 bool valid_hostname(std::string_view text);            // letters, digits, '-', '.'; no leading '-' or '.'
 bool valid_user(std::string_view text);                // POSIX-ish login name
+bool valid_name(std::string_view text);                // ROLE/POOL/SUBROLE: letters, digits, '-', '_', '.' 
 
 }  // namespace kbz::inventory_text

@@ -123,6 +123,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"empty_hostname.tsv", {{3, "HOSTNAME"}}, "empty, but this column is required"},
         BadFile{"field_count.tsv", {{3, "CORE"}}, "row has 10 fields, expected 12"},
         BadFile{"spaces_not_tabs.tsv", {{3, "IP_PUBLIQUE"}}, "row has 1 field, expected 12"},
+        BadFile{"bad_pool_name.tsv", {{3, "POOL"}}, "'redis pool,2' is not a plain name"},
         BadFile{"k3s_role.tsv", {{3, "ROLE"}}, "role 'k3s' is not supported"},
         BadFile{"bad_utf8.tsv", {{2, "NOTES"}}, "not valid UTF-8"}),
     [](const auto& info) {
