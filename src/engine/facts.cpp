@@ -25,7 +25,8 @@ set -- ${SSH_CONNECTION:-}
 echo "ssh_client_ip=${1:-}"
 echo "arch=$(uname -m)"
 echo "kernel=$(uname -r)"
-echo "docker_version=$(docker version --format '{{.Server.Version}}' 2>/dev/null | head -n1)"
+# Client version: no round trip to the daemon (which may be down or slow to answer).
+echo "docker_version=$(command -v docker >/dev/null 2>&1 && docker --version | sed -n 's/^Docker version \([^,]*\),.*/\1/p')"
 echo "hostname=$(hostname)"
 )SH";
 }

@@ -138,7 +138,7 @@ class Parser {
     if (kind == "file") {
       s.kind = StepKind::File;
       s.path = required(n, "path", what);
-      if (s.path.front() != '/') error(n["path"], fmt::format("{}: path must be absolute", what));
+      if (s.path.front() != '/' && !s.path.starts_with("{{")) error(n["path"], fmt::format("{}: path must be absolute", what));
       s.template_name = str(n, "template");
       s.content = str(n, "content");
       if (s.template_name.empty() == !n["content"])
