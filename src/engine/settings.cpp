@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -112,6 +113,23 @@ std::string image_ref_problem(const std::string& ref) {
   return "";
 }
 
+// Messages quote what the user wrote: control characters (a NUL or newline inside a key, terminal escapes)
+// are shown as \xNN so one error stays one line and cannot drive the terminal.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string join(const std::vector<std::string>& items, const char* sep) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
@@ -135,7 +153,7 @@ class Reader {
   void error(const YAML::Mark& mark, const std::string& message) {
     std::string where = path_;
     if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-    errors_.push_back({mark.is_null() ? -1 : mark.pos, where + ": " + message});
+    errors_.push_back({mark.is_null() ? -1 : mark.pos, where + ": " + printable(message)});
   }
   // In file order, whatever order the checks ran in.
   std::vector<std::string> errors() const {

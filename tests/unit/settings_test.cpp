@@ -159,6 +159,13 @@ TEST(Settings, DuplicateKeyAndSyntaxError) {
   EXPECT_NE(syntax[0].find("YAML syntax:"), std::string::npos);
 }
 
+TEST(Settings, ControlCharactersInMessagesAreEscaped) {
+  auto r = parse_settings("time\x1b[31mzone: UTC\n", "k.yaml");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "k.yaml:1:1: unknown key 'time\\x1b[31mzone' (known: network, dns, timezone, docker, "
+                               "images, image_bundle_dir)");
+}
+
 TEST(Settings, CidrEdgeCases) {
   const auto cidr = [](const std::string& v) {
     return parse_settings("network: {private_cidr: \"" + v + "\"}\n", "k.yaml").has_value();
