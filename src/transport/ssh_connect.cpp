@@ -93,6 +93,9 @@ Result<void> SshConnection::open() {
   ssh_options_set(session_, SSH_OPTIONS_HOST, host_.address.c_str());
   ssh_options_set(session_, SSH_OPTIONS_PORT, &port);
   ssh_options_set(session_, SSH_OPTIONS_USER, u.c_str());
+  // Small request/response exchanges (exec, SFTP writes) otherwise wait on Nagle + delayed ACKs (~40 ms each).
+  const int nodelay = 1;
+  ssh_options_set(session_, SSH_OPTIONS_NODELAY, &nodelay);
   ssh_options_set(session_, SSH_OPTIONS_TIMEOUT, &timeout_s);
   ssh_options_set(session_, SSH_OPTIONS_TIMEOUT_USEC, &timeout_us);
   const auto known_hosts = options_.known_hosts.empty() ? home_dir() / ".ssh" / "known_hosts" : options_.known_hosts;

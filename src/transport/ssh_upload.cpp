@@ -197,13 +197,18 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
     if (sftp_chmod(sftp_, tmp.c_str(), static_cast<mode_t>(request.mode)) != SSH_OK) {
       return cleanup(ssh_error(ErrorKind::Remote, "cannot chmod " + tmp));
     }
-    if (!request.owner.empty()) {
-      auto r = run(exec_request("chown -- " + shell_quote(request.owner) + " " + shell_quote(tmp), request.privilege));
+    // libssh 0.10 has no call for OpenSSH's posix-rename extension, and plain SFTP rename refuses to replace
+    // an existing file. So: a new file is renamed over SFTP; an existing one is replaced by `mv -f -T`
+    // (rename(2), atomic), in the same exec as the chown when there is one.
+    std::string finish;
+    if (!request.owner.empty()) finish = "chown -- " + shell_quote(request.owner) + " " + shell_quote(tmp);
+    if (state.exists) finish += (finish.empty() ? "" : " && ") + std::string("mv -f -T -- ") + shell_quote(tmp) + " " + q;
+    if (!finish.empty()) {
+      auto r = run(exec_request(finish, request.privilege));
       if (!r) return cleanup(r.error());
-      if (r->exit_status != 0) return cleanup(Error{ErrorKind::Remote, describe(host_) + ": chown " + request.owner + ": " + r->err});
+      if (r->exit_status != 0) return cleanup(Error{ErrorKind::Remote, describe(host_) + ": " + finish + ": " + r->err});
     }
-    // libssh sends posix-rename@openssh.com when the server offers it: an atomic replace of an existing file.
-    if (sftp_rename(sftp_, tmp.c_str(), dest.c_str()) != SSH_OK) {
+    if (!state.exists && sftp_rename(sftp_, tmp.c_str(), dest.c_str()) != SSH_OK) {
       return cleanup(ssh_error(ErrorKind::Remote, "cannot rename " + tmp + " to " + dest));
     }
   }
