@@ -47,6 +47,25 @@ void keygen(const fs::path& path) {
 
 bool alive(pid_t pid) { return pid > 0 && waitpid(pid, nullptr, WNOHANG) == 0; }
 
+// Host keys for a 50-host fleet: spawn every ssh-keygen at once, then wait (fork+exec is slow here).
+void keygen_all(const std::vector<fs::path>& paths) {
+  std::vector<pid_t> pids;
+  for (const auto& path : paths) {
+    const std::string p = path.string();
+    const char* argv[] = {"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kbz-test", "-f", p.c_str(), nullptr};
+    pid_t pid = -1;
+    if (posix_spawn(&pid, argv[0], nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+      throw std::runtime_error("cannot start ssh-keygen");
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("ssh-keygen failed");
+  }
+}
+
 }  // namespace
 
 std::string sshd_skip_reason() {
@@ -121,19 +140,25 @@ SshdFleet::SshdFleet(size_t count, int port) : port_(port) {
   fs::permissions(dir_ / "authorized_keys", fs::perms::owner_read | fs::perms::owner_write |
                                                 fs::perms::group_read | fs::perms::others_read);
 
+  std::vector<fs::path> keys;
+  for (size_t i = 0; i < count; ++i) {
+    fs::create_directories(dir_ / ("host" + std::to_string(i + 1)));
+    keys.push_back(dir_ / ("host" + std::to_string(i + 1)) / "host_key");
+  }
+  keygen_all(keys);
+
   std::string last_error;
   for (int net = 1; net <= 40; ++net) {
     daemons_.clear();
-    bool ok = true;
-    for (size_t i = 0; i < count && ok; ++i) {
+    for (size_t i = 0; i < count; ++i) {
       Daemon d;
       d.address = "127.0." + std::to_string(net) + "." + std::to_string(i + 1);
       d.home = dir_ / ("host" + std::to_string(i + 1));
-      fs::create_directories(d.home);
-      if (!fs::exists(d.home / "host_key")) keygen(d.home / "host_key");
       daemons_.push_back(d);
-      ok = start_daemon(daemons_.back(), &last_error);
+      spawn_daemon(daemons_.back());
     }
+    bool ok = true;
+    for (auto& d : daemons_) ok = wait_ready(d, &last_error) && ok;
     if (ok) {
       write_known_hosts();
       return;
@@ -155,6 +180,11 @@ void SshdFleet::stop_all() {
 }
 
 bool SshdFleet::start_daemon(Daemon& d, std::string* why) {
+  spawn_daemon(d);
+  return wait_ready(d, why);
+}
+
+void SshdFleet::spawn_daemon(Daemon& d) {
   const fs::path conf = d.home / "sshd_config";
   const fs::path log = d.home / "sshd.log";
   std::ofstream(conf, std::ios::trunc)
@@ -184,6 +214,10 @@ bool SshdFleet::start_daemon(Daemon& d, std::string* why) {
   const int rc = posix_spawn(&d.pid, argv[0], &actions, nullptr, const_cast<char**>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start /usr/sbin/sshd");
+}
+
+bool SshdFleet::wait_ready(Daemon& d, std::string* why) {
+  const fs::path log = d.home / "sshd.log";
   // Ready when *our* daemon says it listens (a connect() could reach another suite's daemon).
   const std::string ready = "Server listening on " + d.address + " port " + std::to_string(port_);
   for (int waited = 0; waited < 5000; waited += 5) {

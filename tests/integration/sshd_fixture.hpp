@@ -64,6 +64,8 @@ class SshdFleet {
     pid_t pid = -1;
   };
   bool start_daemon(Daemon& d, std::string* why);  // false when the address is taken (try another net)
+  void spawn_daemon(Daemon& d);
+  bool wait_ready(Daemon& d, std::string* why);
   void write_known_hosts() const;
   void stop_all();
 
