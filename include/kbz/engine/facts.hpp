@@ -1,0 +1,21 @@
+// Facts: what a host IS (OS, ssh unit name, resolver kind, the installer's source address...), gathered in
+// the same exec as the checks, never assumed. Templates see them as facts.<name>; `when:` tests them.
+#pragma once
+#include <map>
+#include <string>
+
+namespace kbz {
+
+using Facts = std::map<std::string, std::string>;
+
+// Shell snippet printing `name=value` lines: os_id, os_version_id, os_codename, ssh_unit (ssh|sshd),
+// resolver (resolved|resolvconf|static), init (systemd|other), ssh_client_ip (from $SSH_CONNECTION),
+// arch, kernel, docker_version (or empty), hostname.
+std::string facts_script();
+Facts parse_facts(const std::string& output);
+
+// `when:` conditions: "facts.NAME == VALUE", "facts.NAME != VALUE", "host.role == k8s"; empty = true.
+struct Host;
+bool evaluate_when(const std::string& condition, const Facts& facts, const Host& host);
+
+}  // namespace kbz

@@ -1,0 +1,27 @@
+#include "kbz/engine/results.hpp"
+
+#include <algorithm>
+
+namespace kbz {
+
+int HostRun::count(StepStatus s) const {
+  return static_cast<int>(std::count_if(steps.begin(), steps.end(), [s](const StepResult& r) { return r.status == s; }));
+}
+
+bool RunSummary::ok() const {
+  if (interrupted) return false;
+  return std::none_of(hosts.begin(), hosts.end(), [](const HostRun& h) {
+    return h.unreachable || !h.error.empty() || h.count(StepStatus::Failed) > 0;
+  });
+}
+
+bool VerifyRun::ok() const {
+  if (!unreachable.empty()) return false;
+  const bool check_failed = std::any_of(checks.begin(), checks.end(),
+                                        [](const CheckResult& c) { return c.status == CheckStatus::Fail; });
+  const bool failover_failed = std::any_of(failovers.begin(), failovers.end(),
+                                           [](const FailoverResult& f) { return f.status == CheckStatus::Fail; });
+  return !check_failed && !failover_failed;
+}
+
+}  // namespace kbz
