@@ -19,8 +19,10 @@ struct Tree {
   std::map<std::string, Tree> kids;
 };
 
+// A key with both a value and children ("dns_servers" = "a b", "dns_servers.0" = "a") keeps its value: the
+// whole list as one string is what a config line needs; {{settings.dns_servers.0}} is rarely useful.
 mu::data to_data(const Tree& t) {
-  if (t.kids.empty()) return mu::data(t.value);
+  if (t.kids.empty() || !t.value.empty()) return mu::data(t.value);
   mu::data d;
   for (const auto& [k, child] : t.kids) d.set(k, to_data(child));
   return d;
