@@ -2,12 +2,15 @@
 // tests/fixtures/modules/90-sample writing under a temp folder.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+
+#include <csignal>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/engine.hpp"
 #include "kbz/engine/workdir_lock.hpp"
@@ -191,6 +194,20 @@ TEST_F(HostRunTest, WhenAndHostsRestrictSteps) {
   EXPECT_EQ(step(r, "maybe-fail").message, "not for this host");
   EXPECT_EQ(step(r, "ready").status, StepStatus::Failed) << "applies, and maybe-fail never made it ready";
   EXPECT_NE(step(r, "ready").message.find("still not ready after 5 s"), std::string::npos) << step(r, "ready").message;
+}
+
+TEST_F(HostRunTest, CtrlCStopsBeforeTheNextStepAndReleasesTheLock) {
+  install_interrupt_handler();
+  std::raise(SIGINT);  // the first Ctrl-C only sets the flag
+  ASSERT_TRUE(interrupted());
+  const HostRun r = run(job(RunMode::Apply));
+  reset_interrupted();
+  EXPECT_EQ(step(r, "app-dir").status, StepStatus::Skipped);
+  EXPECT_EQ(step(r, "app-dir").message, "interrupted");
+  EXPECT_EQ(r.count(StepStatus::Skipped), 5);
+  EXPECT_FALSE(fs::exists(app()));
+  EXPECT_FALSE(fs::exists(root_ / "host.lock")) << "taken by the batch, released on the way out";
+  EXPECT_EQ(r.stats.execs, 2u);
 }
 
 TEST(WorkdirLock, SecondRunIsRefusedWithTheHolder) {
