@@ -8,6 +8,7 @@
 
 #include "kbz/cli/commands.hpp"
 #include "kbz/core/secret.hpp"
+#include "kbz/engine/settings.hpp"
 #include "kbz/report/atomic_file.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/module_titles.hpp"
@@ -90,6 +91,14 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
   auto numbers = modules_to_verify(g, module);
   if (!numbers) return bad_input(numbers.error().message);
 
+  // Check commands are templates too ({{host.hostname}}, {{settings.network.private_cidr}}, {{facts.ssh_unit}}).
+  const bool default_config = g.config == GlobalOptions{}.config;
+  auto settings = load_settings(g.config, default_config ? IfMissing::UseDefaults : IfMissing::Fail);
+  if (!settings) return bad_input(settings.error().message);
+  TemplateContext templates;
+  templates.settings = settings->raw;
+  templates.all_hosts = all_targets;
+
   // Everything that can be wrong in the input is reported before any host is contacted.
   std::vector<Prepared> work;
   for (int n : *numbers) {
@@ -101,6 +110,7 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     auto hosts = module_hosts(*m, all_targets, g.hosts);
     if (!hosts) return bad_input(hosts.error().message);
     if (hosts->empty()) return bad_input(fmt::format("module {}: no target host in {}", n, g.inventory));
+    if (auto ok = validate_check_commands(*m, *hosts, templates); !ok) return bad_input(ok.error().message);
     work.push_back(Prepared{std::move(*m), std::move(*hosts)});
   }
 
@@ -109,7 +119,7 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
   bool any_failed = false;
   for (const auto& [m, hosts] : work) {
     std::cout << fmt::format("==> Vérification du module {} ({}) sur {} serveur(s)\n", m.number, m.title_fr, hosts.size());
-    VerifyOptions opts{g.forks, Millis(g.timeout_s * 1000), failover, g.inventory};
+    VerifyOptions opts{g.forks, Millis(g.timeout_s * 1000), failover, g.inventory, templates};
     const VerifyRun run = run_verify(m, hosts, connect, opts, FailoverRegistry::global());
 
     for (const auto& h : run.hosts) {

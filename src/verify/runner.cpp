@@ -61,16 +61,35 @@ bool check_applies(const VerifyCheck& check, const Host& host) {
   return std::any_of(t.begin(), t.end(), [&](std::string_view term) { return host_matches(host, term); });
 }
 
-std::vector<BatchItem> host_batch(const Module& module, const Host& host) {
-  std::vector<BatchItem> items{{std::string(kFactsItemId), facts_script()}};
+HostBatch host_batch(const Module& module, const Host& host, const TemplateContext& templates) {
+  HostBatch b;
+  b.prelude = facts_shell_prelude();
+  b.items.push_back({std::string(kFactsItemId), kFactsPrintCommand});
+  TemplateContext ctx = templates;
+  ctx.host = host;
+  ctx.facts_as_shell_vars = true;
   // Checks whose `when:` will turn out false still run: they are read-only, and facts only exist once this
   // same exec has returned. Their output is discarded and they are reported "non exécuté".
-  for (const auto& c : module.checks)
-    if (check_applies(c, host)) items.push_back({c.id, c.command});
-  return items;
+  for (const auto& c : module.checks) {
+    if (!check_applies(c, host)) continue;
+    auto cmd = render_command(c.command, ctx, fmt::format("verify check '{}'", c.id));
+    if (!cmd) b.render_errors[c.id] = cmd.error().message;
+    else b.items.push_back({c.id, *cmd});
+  }
+  return b;
 }
 
-std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& host,
+Result<void> validate_check_commands(const Module& module, const std::vector<Host>& hosts, const TemplateContext& templates) {
+  for (const auto& h : hosts) {
+    const HostBatch b = host_batch(module, h, templates);
+    if (!b.render_errors.empty())
+      return fail(ErrorKind::Input, fmt::format("{}: verify check '{}' for host {}: {}", module.source_dir,
+                                                b.render_errors.begin()->first, h.hostname, b.render_errors.begin()->second));
+  }
+  return {};
+}
+
+std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& host, const HostBatch& batch,
                                              const std::vector<BatchOutput>& outputs,
                                              std::map<std::string, std::string>& versions) {
   Facts facts;
@@ -79,10 +98,14 @@ std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& h
   std::vector<CheckResult> results;
   for (const auto& c : module.checks) {
     if (!check_applies(c, host)) continue;
+    if (auto e = batch.render_errors.find(c.id); e != batch.render_errors.end()) {
+      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "", mask("commande non rendue : " + e->second), Millis{0}});
+      continue;
+    }
     auto it = std::find_if(outputs.begin(), outputs.end(), [&](const BatchOutput& o) { return o.id == c.id; });
     if (!c.when.empty() && !evaluate_when(c.when, facts, host)) {
-      CheckResult r{c.id, host.hostname, CheckStatus::Skipped, "", mask(fmt::format("condition « {} » non remplie", c.when)), Millis{0}};
-      results.push_back(std::move(r));
+      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Skipped, "",
+                                    mask(fmt::format("condition « {} » non remplie", c.when)), Millis{0}});
       continue;
     }
     if (it == outputs.end()) {
@@ -124,12 +147,12 @@ VerifyRun run_verify(const Module& module, const std::vector<Host>& hosts, const
       slot.unreachable = host.hostname + ": " + reason;
       slot.checks = failed_host_results(module, host, "injoignable : " + reason);
     } else {
-      const auto items = host_batch(module, host);
-      auto outputs = run_batch(**conn, items, options.timeout);
+      const HostBatch batch = host_batch(module, host, options.templates);
+      auto outputs = run_batch(**conn, batch.items, options.timeout, batch.prelude);
       if (!outputs)
         slot.checks = failed_host_results(module, host, "exécution des vérifications impossible : " + outputs.error().message);
       else
-        slot.checks = evaluate_host_batch(module, host, *outputs, slot.versions);
+        slot.checks = evaluate_host_batch(module, host, batch, *outputs, slot.versions);
     }
     slot.duration = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - h0);
   });

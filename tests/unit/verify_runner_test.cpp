@@ -4,6 +4,9 @@
 #include <memory>
 #include <mutex>
 
+#include <unistd.h>
+#include <cstdio>
+
 #include "kbz/core/secret.hpp"
 #include "kbz/runners/local_connection.hpp"
 #include "kbz/verify/runner.hpp"
@@ -115,15 +118,28 @@ TEST(VerifyRunner, OneExecPerHostAndEveryOutcome) {
   EXPECT_TRUE(run.host_durations.contains("web-01"));
 }
 
-TEST(VerifyRunner, SecretsInOutputAreMasked) {
-  Secret s("rB7pQ2zXv9LmN4tK");
+TEST(VerifyRunner, SecretsInOutputAreMaskedAndNeverSentInACommand) {
+  const std::string secret = "rB7pQ2zXv9LmN4tK";
+  Secret s(secret);
+  // The secret reaches the output from a file on the host, as a real config file would show it.
+  char path[] = "/tmp/kbz-verify-secret-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string content = "password=" + secret + "\n";
+  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ::close(fd);
   Module m;
   m.number = 2;
-  m.checks = {check("leaky", "echo 'password=rB7pQ2zXv9LmN4tK'", "nope")};
+  m.checks = {check("leaky", std::string("cat ") + path, "nope"), check("in-argv", "echo " + secret)};
   LocalFleet fleet;
   const VerifyRun run = run_verify(m, {host("web-01", "app")}, fleet.connector(), VerifyOptions{}, FailoverRegistry{});
-  ASSERT_EQ(run.checks.size(), 1u);
+  std::remove(path);
+  ASSERT_EQ(run.checks.size(), 2u);
   EXPECT_EQ(run.checks[0].value, "password=***");
+  // A command holding a secret is refused, not run (argv is visible in ps), and the refusal is masked too.
+  EXPECT_EQ(run.checks[1].status, CheckStatus::Fail);
+  EXPECT_NE(run.checks[1].detail.find("commande non rendue"), std::string::npos);
+  EXPECT_EQ(run.checks[1].detail.find(secret), std::string::npos);
   Masker::global().clear();
 }
 
@@ -183,10 +199,40 @@ TEST(VerifyRunner, ModuleHostsAndCheckSelectors) {
   EXPECT_TRUE(check_applies(c, targets[1]));
   c.hosts = "db-02";
   EXPECT_FALSE(check_applies(c, targets[1]));
-  auto items = host_batch(test_module(), targets[0]);
-  ASSERT_FALSE(items.empty());
-  EXPECT_EQ(items[0].id, kFactsItemId);
-  EXPECT_EQ(items.size(), 1u + 6u);
+  auto batch = host_batch(test_module(), targets[0], TemplateContext{});
+  ASSERT_FALSE(batch.items.empty());
+  EXPECT_EQ(batch.items[0].id, kFactsItemId);
+  EXPECT_EQ(batch.items.size(), 1u + 6u);
+  EXPECT_TRUE(batch.render_errors.empty());
+}
+
+TEST(VerifyRunner, ChecksAreRenderedPerHostAndFactsAreShellVariables) {
+  Module m;
+  m.number = 2;
+  m.source_dir = "modules/02-base-os";
+  m.checks = {check("hostname", "echo \"{{host.hostname}}\"; [ \"{{host.hostname}}\" = web-01 ]"),
+              check("tz", "echo {{settings.timezone}}", "Europe/Paris"),
+              check("facts", "echo \"unit={{facts.ssh_unit}}\"", "^unit=")};
+  TemplateContext base;
+  base.settings = {{"timezone", "Europe/Paris"}};
+  const std::vector<Host> hosts = {host("web-01", "app"), host("db-01", "db")};
+  ASSERT_TRUE(validate_check_commands(m, hosts, base));
+  LocalFleet fleet;
+  VerifyOptions opts;
+  opts.templates = base;
+  const VerifyRun run = run_verify(m, hosts, fleet.connector(), opts, FailoverRegistry{});
+  EXPECT_EQ(find(run, "web-01", "hostname")->status, CheckStatus::Pass);
+  EXPECT_EQ(find(run, "db-01", "hostname")->status, CheckStatus::Fail);
+  EXPECT_EQ(find(run, "db-01", "hostname")->value, "db-01");
+  EXPECT_EQ(find(run, "web-01", "tz")->value, "Europe/Paris");
+  EXPECT_EQ(find(run, "web-01", "facts")->status, CheckStatus::Pass);
+
+  // An unknown settings name is an input error before any host is contacted.
+  m.checks.push_back(check("typo", "echo {{settings.timezon}}"));
+  auto bad = validate_check_commands(m, hosts, base);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, ErrorKind::Input);
+  EXPECT_NE(bad.error().message.find("verify check 'typo' for host web-01"), std::string::npos) << bad.error().message;
 }
 
 }  // namespace
