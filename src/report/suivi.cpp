@@ -148,8 +148,14 @@ std::string render_suivi(const std::vector<RunRecord>& runs, const SuiviContext&
     line("");
     for (int i : idx) {
       const RunRecord& r = runs[i];
-      line(fmt::format("- **{}** du {} ({}) :", r.kind, format_date_short_fr(r.started_utc),
-                       r.status == "ok" ? "réussi" : r.status == "interrupted" ? "interrompu" : "en échec"));
+      std::string counts;
+      if (r.kind == "verify")
+        counts = fmt::format(" — {} vérification(s) en échec, {} avertissement(s), {} serveur(s) en échec", r.checks_failed,
+                             r.checks_warned, r.hosts_failed);
+      else
+        counts = fmt::format(" — {} étape(s) en échec, {} serveur(s) en échec", r.failed_steps, r.hosts_failed);
+      line(fmt::format("- **{}** du {} ({}){} :", r.kind, format_date_short_fr(r.started_utc),
+                       r.status == "ok" ? "réussi" : r.status == "interrupted" ? "interrompu" : "en échec", counts));
       size_t n = 0;
       for (const auto& p : r.problems) {
         if (++n > kMaxProblemsPerRun) {

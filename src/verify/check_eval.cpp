@@ -101,4 +101,17 @@ std::string version_component(const VerifyCheck& check) {
   return check.id.substr(std::string_view("version-").size());
 }
 
+std::map<std::string, std::string> version_keys(const Module& module) {
+  std::map<std::string, int> uses;
+  for (const auto& c : module.checks)
+    if (is_version_check(c)) ++uses[version_component(c)];
+  std::map<std::string, std::string> keys;
+  for (const auto& c : module.checks) {
+    if (!is_version_check(c)) continue;
+    const std::string comp = version_component(c);
+    keys[c.id] = uses[comp] > 1 && !c.title_fr.empty() ? c.title_fr : comp;
+  }
+  return keys;
+}
+
 }  // namespace kbz

@@ -92,6 +92,7 @@ Result<void> validate_check_commands(const Module& module, const std::vector<Hos
 std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& host, const HostBatch& batch,
                                              const std::vector<BatchOutput>& outputs,
                                              std::map<std::string, std::string>& versions) {
+  const auto keys = version_keys(module);
   Facts facts;
   for (const auto& o : outputs)
     if (o.id == kFactsItemId) facts = parse_facts(o.output);
@@ -113,7 +114,7 @@ std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& h
       continue;
     }
     CheckResult r = evaluate_check(c, host.hostname, it->exit_status, it->output);
-    if (is_version_check(c) && r.status != CheckStatus::Fail && !r.value.empty()) versions[version_component(c)] = r.value;
+    if (is_version_check(c) && r.status != CheckStatus::Fail && !r.value.empty()) versions[keys.at(c.id)] = r.value;
     results.push_back(std::move(r));
   }
   return results;

@@ -88,3 +88,29 @@ TEST(ReportSuivi, EmptyStateStartsAtModule2) {
 
 }  // namespace
 }  // namespace kbz
+
+namespace kbz {
+namespace {
+
+TEST(ReportRunState, VerifyRecordPutsUnreachableHostsFirstAndOnce) {
+  VerifyRun run;
+  run.module = 2;
+  run.hosts = {"web-01", "redis-01"};
+  run.unreachable = {"redis-01: connect: Connection refused"};
+  run.checks = {CheckResult{"ufw-active", "web-01", CheckStatus::Fail, "", "sortie sans « Status: active »", Millis{0}},
+                CheckResult{"swap-off", "web-01", CheckStatus::Warn, "", "", Millis{0}},
+                CheckResult{"ufw-active", "redis-01", CheckStatus::Fail, "", "injoignable : connect: Connection refused", Millis{0}},
+                CheckResult{"swap-off", "redis-01", CheckStatus::Fail, "", "injoignable : connect: Connection refused", Millis{0}}};
+  const RunRecord r = to_record(run, "reports/RAPPORT_VALIDATION_MODULE2.md");
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.checks_failed, 3);
+  EXPECT_EQ(r.checks_warned, 1);
+  EXPECT_EQ(r.hosts_failed, 2);
+  ASSERT_EQ(r.problems.size(), 2u);
+  EXPECT_EQ(r.problems[0], "redis-01: injoignable (connect: Connection refused)");
+  EXPECT_EQ(r.problems[1], "web-01: ufw-active: sortie sans « Status: active »");
+  EXPECT_EQ(r.report_path, "reports/RAPPORT_VALIDATION_MODULE2.md");
+}
+
+}  // namespace
+}  // namespace kbz

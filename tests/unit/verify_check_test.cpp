@@ -112,6 +112,23 @@ TEST(VerifyCheck, VersionChecksNameTheirComponent) {
   EXPECT_EQ(version_component(c), "Docker Engine");
   c.id = "docker-version";
   EXPECT_FALSE(is_version_check(c));
+
+  // Two version checks in one component keep separate columns (named by their titles).
+  Module m;
+  VerifyCheck os, kernel, docker;
+  os.id = "version-os";
+  os.component = "Système";
+  os.title_fr = "Système d'exploitation";
+  kernel.id = "version-kernel";
+  kernel.component = "Système";
+  kernel.title_fr = "Noyau Linux";
+  docker.id = "version-docker";
+  docker.component = "Docker";
+  m.checks = {os, kernel, docker};
+  const auto keys = version_keys(m);
+  EXPECT_EQ(keys.at("version-os"), "Système d'exploitation");
+  EXPECT_EQ(keys.at("version-kernel"), "Noyau Linux");
+  EXPECT_EQ(keys.at("version-docker"), "Docker");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Turning one check's raw output into a result: pure, so it is tested on fixtures of real command output.
 #pragma once
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,8 @@ Result<void> validate_check_regexes(const VerifyCheck& check, const std::string&
 // Checks whose id starts with "version-" report a component version (VerifyRun::versions_found).
 bool is_version_check(const VerifyCheck& check);
 std::string version_component(const VerifyCheck& check);  // component, else the id without "version-"
+// Key in versions_found for each version check of the module: its component, unless two version checks share
+// it (module 2: OS and kernel are both "Système"), then its title_fr so neither overwrites the other.
+std::map<std::string, std::string> version_keys(const Module& module);
 
 }  // namespace kbz
