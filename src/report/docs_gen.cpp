@@ -127,7 +127,7 @@ std::string render_generated_block(const Module& m) {
         line(fmt::format("{} :", label));
         line("");
         line(fence + "sh");
-        line(*cmd);
+        line(without_final_newlines(*cmd));
         line(fence);
         line("");
       }
@@ -187,7 +187,7 @@ std::string render_generated_block(const Module& m) {
     line("");
     const std::string fence = md_fence(c.command);
     line(fence + "sh");
-    line(c.command);
+    line(without_final_newlines(c.command));
     line(fence);
     line("");
   }

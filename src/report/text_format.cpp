@@ -133,6 +133,11 @@ size_t longest_backtick_run(std::string_view text) {
 
 std::string md_fence(std::string_view text) { return std::string(std::max<size_t>(3, longest_backtick_run(text) + 1), '`'); }
 
+std::string without_final_newlines(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return std::string(text);
+}
+
 std::string md_code(std::string_view text) {
   const std::string delim(longest_backtick_run(text) + 1, '`');
   // CommonMark strips one leading/trailing space, which lets a value start or end with a backtick.

@@ -250,7 +250,7 @@ class Renderer {
       blank();
       const std::string fence = md_fence(c.command);
       line("{}sh", fence);
-      line("{}", c.command);
+      line("{}", without_final_newlines(c.command));
       line("{}", fence);
       blank();
     }

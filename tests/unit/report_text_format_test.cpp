@@ -49,3 +49,13 @@ TEST(ReportTextFormat, MarkdownEscaping) {
 
 }  // namespace
 }  // namespace kbz
+
+namespace kbz {
+namespace {
+TEST(ReportTextFormat, BlockScalarsLoseOnlyTheirFinalNewlines) {
+  EXPECT_EQ(without_final_newlines("a\nb\n"), "a\nb");
+  EXPECT_EQ(without_final_newlines("a\n\n"), "a");
+  EXPECT_EQ(without_final_newlines("\na"), "\na");
+}
+}  // namespace
+}  // namespace kbz

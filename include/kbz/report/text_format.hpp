@@ -32,6 +32,8 @@ std::string format_duration_fr(std::chrono::milliseconds d);
 std::string md_cell(std::string_view text);
 // A code fence longer than any backtick run inside `text`, so a command can never close its own block.
 std::string md_fence(std::string_view text);
+// A block scalar from YAML (`|`) ends with a newline; inside a code fence it would show as an empty line.
+std::string without_final_newlines(std::string_view text);
 // Inline code for a short value: `value`, with a longer backtick delimiter when needed.
 std::string md_code(std::string_view text);
 
