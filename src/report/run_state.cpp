@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -113,23 +115,35 @@ RunRecord to_record(const VerifyRun& run, const std::string& report_path) {
   r.status = run.ok() ? "ok" : "failed";
   r.hosts = static_cast<int>(run.hosts.size());
   r.report_path = report_path;
+  // Unreachable hosts first and once each: SUIVI shows the first problems, and a host that is down must not
+  // drown among (or be hidden behind) its own per-check failures.
+  std::vector<std::string> down;
+  for (const auto& u : run.unreachable) {
+    r.problems.push_back(mask(u.find(": ") == std::string::npos ? u : u.substr(0, u.find(": ")) + ": injoignable (" + u.substr(u.find(": ") + 2) + ")"));
+    down.push_back(u.substr(0, u.find(": ")));
+  }
+  std::set<std::string> failed_hosts(down.begin(), down.end());
   for (const auto& c : run.checks) {
     if (c.status == CheckStatus::Pass) ++r.checks_passed;
+    if (c.status == CheckStatus::Warn) ++r.checks_warned;
     if (c.status == CheckStatus::Fail) {
       ++r.checks_failed;
-      r.problems.push_back(mask(fmt::format("{}: {}: {}", c.host, c.check_id, c.detail)));
+      const bool host_down = std::find(down.begin(), down.end(), c.host) != down.end();
+      if (!host_down) {
+        failed_hosts.insert(c.host);
+        r.problems.push_back(mask(fmt::format("{}: {}: {}", c.host, c.check_id, c.detail)));
+      }
     }
-    if (c.status == CheckStatus::Warn) ++r.checks_warned;
   }
   for (const auto& f : run.failovers) {
     if (f.status == CheckStatus::Pass) ++r.checks_passed;
+    if (f.status == CheckStatus::Warn) ++r.checks_warned;
     if (f.status == CheckStatus::Fail) {
       ++r.checks_failed;
       r.problems.push_back(mask(fmt::format("bascule {}: {}", f.scenario_id, f.detail)));
     }
   }
-  for (const auto& u : run.unreachable) r.problems.push_back(mask(u));
-  r.hosts_failed = static_cast<int>(run.unreachable.size());
+  r.hosts_failed = static_cast<int>(failed_hosts.size());
   return r;
 }
 
