@@ -47,10 +47,16 @@ start_engine() {
   info "dockerd ready (pid $pid)"
 }
 
-# Stop the dockerd this lab started, and nothing else.
+# Stop the dockerd this lab started, and nothing else; and not while containers that are not lab servers
+# run on it (other tests may share the engine).
 stop_engine() {
-  local pidfile="$LAB_DIR/dockerd.pid" pid
+  local pidfile="$LAB_DIR/dockerd.pid" pid others
   [ -f "$pidfile" ] || return 0
+  others=$(docker ps --format '{{.Names}} {{.Label "kbz-lab.host"}}' 2>/dev/null | awk 'NF == 1 {print $1}' | paste -sd' ')
+  if [ -n "$others" ]; then
+    warn "dockerd left running: other containers use it ($others)"
+    return 0
+  fi
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null && grep -q dockerd "/proc/$pid/cmdline" 2>/dev/null; then
     log "stopping dockerd (pid $pid)"

@@ -87,12 +87,25 @@ ensure_lab_key() {
   ssh-keygen -q -t ed25519 -N '' -C "kbz-lab@$(hostname)" -f "$LAB_DIR/ssh/id_ed25519"
 }
 
-# start_server HOST IMAGE: create the container, or start it again if it exists with the same image.
+# How every lab server runs (lab-notes: what lets systemd be PID 1 here, since --privileged fails).
+# SYS_TIME is dropped on purpose: the kernel clock is the host's, and a lab server must not move it
+# (timedatectl set-timezone made the kernel "warp" the whole machine's clock by the zone offset, once;
+# chrony/ntp would step it). Without the capability those tools skip or log and carry on.
+RUN_FLAGS=(
+  --cap-add ALL --cap-drop SYS_RESOURCE --cap-drop SYS_TIME
+  --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined
+  --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw
+  --tmpfs /run --tmpfs /run/lock
+)
+
+# start_server HOST IMAGE: create the container, or start it again if it exists with the same image
+# and flags (a changed image or flag set means a new server: recreate it).
 start_server() {
   local host=$1 image=$2 c; c=$(cname "$host")
+  local spec; spec=$(printf '%s ' "$image" "$(lab_ip "$host")" "${RUN_FLAGS[@]}" | sha256sum | cut -c1-12)
   if docker container inspect "$c" >/dev/null 2>&1; then
-    if [ "$(docker container inspect -f '{{.Config.Image}}' "$c")" != "$image" ]; then
-      info "$host: server image changed, recreating"
+    if [ "$(docker container inspect -f '{{index .Config.Labels "kbz-lab.spec"}}' "$c")" != "$spec" ]; then
+      info "$host: server image or flags changed, recreating"
       remove_server "$host"
     else
       [ "$(docker container inspect -f '{{.State.Running}}' "$c")" = true ] || docker start "$c" >/dev/null
@@ -100,15 +113,11 @@ start_server() {
     fi
   fi
   info "$host: starting $(lab_ip "$host")"
+  docker volume create --label kbz-lab=1 --label kbz-lab.host="$host" "$(volname "$host")" >/dev/null
   docker run -d --name "$c" --hostname "$host" \
     --network "$LAB_NET" --ip "$(lab_ip "$host")" \
-    --label kbz-lab=1 --label kbz-lab.host="$host" \
-    --cap-add ALL --cap-drop SYS_RESOURCE \
-    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-    --security-opt systempaths=unconfined \
-    --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-    --tmpfs /run --tmpfs /run/lock \
-    -v "$(volname "$host")":/var/lib/docker \
+    --label kbz-lab=1 --label kbz-lab.host="$host" --label kbz-lab.spec="$spec" \
+    "${RUN_FLAGS[@]}" -v "$(volname "$host")":/var/lib/docker \
     "$image" >/dev/null || die "$host: docker run failed"
 }
 
@@ -258,7 +267,7 @@ fleet_down() {
   local host
   for host in $(existing_hosts); do info "removing $host"; remove_server "$host"; done
   # Volumes of servers whose container is already gone (a crash between rm and volume rm).
-  docker volume ls -q --filter label=kbz-lab=1 2>/dev/null | xargs -r "$DOCKER" volume rm -f >/dev/null || true
+  docker volume ls -q --filter label=kbz-lab.host 2>/dev/null | xargs -r "$DOCKER" volume rm -f >/dev/null || true
   docker volume ls -q 2>/dev/null | grep '^kbz-lab-.*-docker$' | xargs -r "$DOCKER" volume rm -f >/dev/null || true
   if docker network inspect "$LAB_NET" >/dev/null 2>&1; then
     info "removing network $LAB_NET"
