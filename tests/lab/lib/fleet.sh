@@ -133,6 +133,7 @@ explain_server() {
   warn "$1: last lines of its console (docker logs $c):"
   docker logs --tail 15 "$c" 2>&1 | sed 's/^/      /' >&2 || true
   docker exec "$c" systemctl --failed --no-legend 2>/dev/null | sed 's/^/      failed: /' >&2 || true
+  timeout 10 "$DOCKER" exec "$c" systemctl list-jobs --no-legend 2>/dev/null | head -n 5 | sed 's/^/      waiting: /' >&2 || true
 }
 
 # Boot finished = systemd reached running or degraded and sshd has its host keys.
