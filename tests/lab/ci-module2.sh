@@ -50,7 +50,7 @@ assert_json() {
   local file=$1 zero_changes=$2
   jq -e --argjson n "$n_hosts" --argjson z "$zero_changes" '
     (.hosts | length) == $n and all(.hosts[]; .failed == 0 and (($z | not) or .changed == 0))' "$file" >/dev/null \
-    || { warn "$file does not show $n hosts with failed=0${zero_changes/true/ and changed=0}:";
+    || { warn "$file does not show $n_hosts hosts with failed=0${zero_changes/true/ and changed=0}:";
          jq -c '.hosts[] | {host, ok, changed, failed, skipped}' "$file" >&2 || cat "$file" >&2; return 1; }
 }
 

@@ -29,6 +29,7 @@ Same command:  $KBZ_BIN --inventory $LAB_DIR/servers.tsv --config $LAB_DIR/kbz.y
                  --known-hosts $LAB_DIR/known_hosts --identity $LAB_DIR/ssh/id_ed25519 --workdir $KBZ_WORKDIR ...
 MSG
 }
+# shellcheck disable=SC2154  # rc is set inside the trap
 trap 'rc=$?; ((rc == 0)) || { warn "demo failed (exit $rc)"; show_kbz_logs; }; where' EXIT
 
 log "kbz-install apply --module 2"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by demo.sh and ci-module2.sh: run kbz-install against the lab with the lab's flags.
 # KBZ_BIN overrides the binary (default build/kbz-install); the workdir is .lab/work.
 KBZ_BIN="${KBZ_BIN:-$REPO_TOP/build/kbz-install}"

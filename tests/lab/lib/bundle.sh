@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Service images for the lab, built from Debian's packages (no registry is reachable), tagged with the
 # version of the package inside (kbz-lab/redis:7.0.15, never :latest), saved as `docker save` archives
 # in .lab/bundle/ for kbz-install's air-gap upload (index.tsv: name, reference, image ID, file).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # variables here are used by the scripts that source this file
 # Shared helpers for the lab scripts: paths, messages, bounded waits.
 # Sourced, never run. Every wait in the lab goes through wait_until so nothing can hang.
 

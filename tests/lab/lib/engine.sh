@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The host side of the lab: Debian packages it needs and a running Docker engine.
 # There is no init system on the build machines, so the lab starts dockerd itself and owns it.
 

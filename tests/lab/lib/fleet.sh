@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The lab fleet: one systemd+sshd container per lab host on the kbz-lab bridge, and the files that tell
 # kbz-install about it (.lab/servers.tsv, .lab/known_hosts, .lab/kbz.yaml, .lab/ssh/id_ed25519).
 

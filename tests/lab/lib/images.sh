@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Images of the lab, all built here from Debian's archive (no registry can be reached):
 #   kbz-lab/debian:bookworm-<hash>   debootstrap minbase, imported           (the root of everything)
 #   kbz-lab/server:<hash>            systemd + sshd "server"                 (one container per lab host)
@@ -41,7 +42,7 @@ build_base_image() {
 # output to a log shown only on failure.
 docker_build() {
   local tag=$1 ctx=$2; shift 2
-  local logf="$LAB_DIR/build-$(echo "$tag" | tr '/:' '__').log"
+  local logf; logf="$LAB_DIR/build-$(echo "$tag" | tr '/:' '__').log"
   if ! DOCKER_BUILDKIT=0 timeout 1800 "$DOCKER" build --rm --force-rm -t "$tag" "$@" "$ctx" >"$logf" 2>&1; then
     tail -n 25 "$logf" >&2
     die "docker build $tag failed (see $logf)"
