@@ -6,6 +6,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/common.sh"
+source "$here/lib/engine.sh"
 source "$here/kbz.sh"
 cd "$REPO_TOP"
 need_root
