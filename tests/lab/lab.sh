@@ -74,7 +74,8 @@ cmd_down() {
   need_root
   take_lock
   # After a crash dockerd may be gone while its containers still exist on disk: start it to remove them.
-  if [ -x "$DOCKER" ] && ! engine_up; then start_engine; fi
+  # A subshell, so a dockerd that will not start still lets the rest of the cleanup run.
+  if [ -x "$DOCKER" ] && ! engine_up; then ( start_engine ) || warn "no docker engine: containers left as they are"; fi
   if engine_up; then
     log "removing the lab's servers, network and volumes"
     fleet_down
@@ -84,6 +85,7 @@ cmd_down() {
       docker images --format '{{.Repository}}:{{.Tag}}' | grep '^kbz-lab/' | xargs -r "$DOCKER" rmi -f >/dev/null || true
     fi
   fi
+  remove_egress_rules   # also when the engine is gone: the rules live in the host's iptables
   remove_state
   if ((purge)); then
     rm -rf "$LAB_DIR/bundle"
