@@ -1,0 +1,52 @@
+# Entry points for people and CI. `make demo` is the main job: from a fresh Debian 12 (as root) it installs
+# the dependencies, builds kbz-install, starts the local lab fleet and applies + verifies module 2 on it.
+#   make build | test | demo | lab-up [PROFILE=base|redis|full] | lab-down | lab-status | lab-images
+#   make lab-selftest (the lab alone, plain OpenSSH) | ci-module2 (module 2 on the lab, for CI)
+SHELL := /bin/bash
+BUILD_DIR ?= build
+JOBS ?= 2
+PROFILE ?= base
+LAB := tests/lab/lab.sh
+
+.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest ci-module2
+
+help:
+	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	bash scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja
+
+build: $(BUILD_DIR)/build.ninja
+	ninja -C $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+demo:
+	JOBS=$(JOBS) tests/lab/demo.sh
+
+lab-up:
+	$(LAB) up --profile $(PROFILE)
+
+lab-down:
+	$(LAB) down
+
+# Also removes the cached images and the bundle, and stops the dockerd the lab started.
+lab-purge:
+	$(LAB) down --purge
+
+lab-status:
+	$(LAB) status
+
+lab-images:
+	$(LAB) images
+
+# Proves the lab itself with plain OpenSSH (no kbz-install needed), then takes it down.
+lab-selftest:
+	LAB_PROFILE=$(PROFILE) tests/lab/selftest.sh
+
+ci-module2: build
+	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module2.sh

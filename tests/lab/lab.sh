@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The kbz-install lab: Debian 12 "servers" in containers (systemd, sshd, apt, own addresses on the
+# kbz-lab bridge 172.29.0.0/24) that kbz-install sees exactly like the production fleet.
+#
+#   lab.sh up [--profile base|redis|full]   build what is missing, start the profile's servers, write
+#                                           .lab/servers.tsv .lab/known_hosts .lab/kbz.yaml .lab/ssh/id_ed25519
+#   lab.sh down [--purge]                   remove servers, network, volumes, lab state (--purge: images too)
+#   lab.sh status                           what runs, systemd state, whether the lab key logs in
+#   lab.sh images [NAME...]                 build service images (redis haproxy postgres rabbitmq mariadb)
+#                                           and save them into .lab/bundle/ for the air-gap upload
+#   lab.sh ssh HOST [COMMAND...]            log in to a lab server the way kbz-install does
+#
+# Environment: LAB_DIR (default <repo>/.lab), LAB_KEEP_ON_FAILURE=1 (leave a failed `up` for debugging),
+# LAB_BOOT_TIMEOUT, LAB_SSH_TIMEOUT (seconds, per server), LAB_DEBIAN_MIRROR.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/lib/common.sh"
+source "$here/lib/engine.sh"
+source "$here/lib/images.sh"
+source "$here/lib/bundle.sh"
+source "$here/lib/fleet.sh"
+
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+# One lab command at a time: two `up` racing would create the same containers twice.
+take_lock() {
+  mkdir -p "$LAB_DIR"
+  exec 9>"$LAB_DIR/lock"
+  flock -w 900 9 || die "another lab.sh holds $LAB_DIR/lock for more than 15 min"
+}
+
+# Lab state files (not the cached images, not the bundle, not the log of a dockerd still running).
+remove_state() {
+  rm -rf "$LAB_DIR"/servers.tsv "$LAB_DIR"/known_hosts* "$LAB_DIR"/kbz.yaml* "$LAB_DIR"/ssh \
+         "$LAB_DIR"/profile "$LAB_DIR"/work "$LAB_DIR"/cache "$LAB_DIR"/build-*.log "$LAB_DIR"/debootstrap.log
+}
+
+cmd_up() {
+  local profile=""
+  while (($#)); do
+    case $1 in
+      --profile) profile=${2:?--profile needs a name}; shift 2 ;;
+      --profile=*) profile=${1#*=}; shift ;;
+      *) die "up: unknown argument '$1'" ;;
+    esac
+  done
+  [ -n "$profile" ] || profile=$(cat "$LAB_DIR/profile" 2>/dev/null || echo base)
+  profile_hosts "$profile" >/dev/null   # unknown profile: fail before doing anything
+  need_root
+  take_lock
+  local t0=$SECONDS
+  install_host_packages
+  start_engine
+  # A half-done `up` is worse than none: tear it down unless asked to keep it for a look.
+  trap 'rc=$?; if ((rc != 0)); then
+          if [ "${LAB_KEEP_ON_FAILURE:-0}" = 1 ]; then warn "up failed; lab left as is (LAB_KEEP_ON_FAILURE=1)";
+          else warn "up failed; cleaning up (set LAB_KEEP_ON_FAILURE=1 to keep it)"; fleet_down; remove_state; fi
+        fi' EXIT
+  fleet_up "$profile"
+  trap - EXIT
+  log "lab up: profile $profile in $((SECONDS - t0)) s"
+  cat <<MSG >&2
+    inventory   $LAB_DIR/servers.tsv
+    settings    $LAB_DIR/kbz.yaml
+    known_hosts $LAB_DIR/known_hosts
+    identity    $LAB_DIR/ssh/id_ed25519
+MSG
+}
+
+cmd_down() {
+  local purge=0
+  case ${1:-} in --purge) purge=1 ;; "") ;; *) die "down: unknown argument '$1'" ;; esac
+  need_root
+  take_lock
+  # After a crash dockerd may be gone while its containers still exist on disk: start it to remove them.
+  # A subshell, so a dockerd that will not start still lets the rest of the cleanup run.
+  if [ -x "$DOCKER" ] && ! engine_up; then ( start_engine ) || warn "no docker engine: containers left as they are"; fi
+  if engine_up; then
+    log "removing the lab's servers, network and volumes"
+    fleet_down
+    if ((purge)); then
+      log "removing the lab's images"
+      docker images -q --filter label=kbz-lab=1 | sort -u | xargs -r "$DOCKER" rmi -f >/dev/null || true
+      docker images --format '{{.Repository}}:{{.Tag}}' | grep '^kbz-lab/' | xargs -r "$DOCKER" rmi -f >/dev/null || true
+    fi
+  fi
+  remove_egress_rules   # also when the engine is gone: the rules live in the host's iptables
+  remove_state
+  if ((purge)); then
+    rm -rf "$LAB_DIR/bundle"
+    stop_engine
+  fi
+  log "lab down"
+}
+
+cmd_status() {
+  if ! engine_up; then echo "docker engine not running: lab is down"; return 0; fi
+  fleet_status
+  [ -s "$BUNDLE_INDEX" ] && { echo "image bundle ($BUNDLE_DIR):"; cut -f1,2 "$BUNDLE_INDEX" | sed 's/^/  /'; }
+  return 0
+}
+
+cmd_images() {
+  need_root
+  take_lock
+  install_host_packages
+  start_engine
+  local name names=("$@")
+  ((${#names[@]})) || names=("${SERVICE_NAMES[@]}")
+  for name in "${names[@]}"; do build_service_image "$name"; done
+  # Keep kbz.yaml's images: in step with the bundle when the lab is up.
+  if [ -f "$LAB_DIR/kbz.yaml" ] && [ -f "$LAB_DIR/profile" ]; then
+    local first; first=$(profile_hosts "$(cat "$LAB_DIR/profile")" | awk '{print $1}')
+    docker container inspect "$(cname "$first")" >/dev/null 2>&1 && write_settings "$first"
+  fi
+  cat "$BUNDLE_INDEX"
+}
+
+cmd_ssh() {
+  local host=${1:?ssh: which host?}; shift
+  [ -f "$LAB_DIR/known_hosts" ] || die "lab is not up"
+  lab_ssh "$(lab_ip "$host")" "$@"
+}
+
+main() {
+  local cmd=${1:-help}; (($#)) && shift
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status ;;
+    images) cmd_images "$@" ;;
+    ssh) cmd_ssh "$@" ;;
+    help|-h|--help) usage ;;
+    *) usage; exit 2 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# The host side of the lab: Debian packages it needs and a running Docker engine.
+# There is no init system on the build machines, so the lab starts dockerd itself and owns it.
+
+HOST_PKGS=(docker.io debootstrap jq openssh-client iptables ca-certificates)
+
+# Install what is missing, from Debian's archive only. Another apt-get may hold the dpkg lock
+# (other helpers, unattended jobs): wait for it, bounded, rather than fail at once.
+install_host_packages() {
+  local missing=() p
+  for p in "${HOST_PKGS[@]}"; do
+    dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 apt-get -o DPkg::Lock::Timeout=300 update -qq || die "apt-get update failed"
+  timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+# Start dockerd when no engine answers. Its log goes to .lab/dockerd.log; the pid we started is kept in
+# .lab/dockerd.pid so `down --purge` stops only our own daemon.
+start_engine() {
+  engine_up && return 0
+  [ -x "$DOCKER" ] || die "$DOCKER missing (apt-get install docker.io)"
+  mkdir -p "$LAB_DIR"
+  log "starting dockerd (log: $LAB_DIR/dockerd.log)"
+  # setsid: the daemon must outlive this script and not get the terminal's Ctrl-C.
+  setsid dockerd >>"$LAB_DIR/dockerd.log" 2>&1 </dev/null &
+  local pid=$!
+  echo "$pid" >"$LAB_DIR/dockerd.pid"
+  local deadline=$((SECONDS + 60))
+  until engine_up; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 20 "$LAB_DIR/dockerd.log" >&2 || true
+      die "dockerd exited at start (see $LAB_DIR/dockerd.log)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 20 "$LAB_DIR/dockerd.log" >&2 || true
+      kill "$pid" 2>/dev/null || true
+      die "dockerd did not answer within 60 s (see $LAB_DIR/dockerd.log)"
+    fi
+    sleep 1
+  done
+  info "dockerd ready (pid $pid)"
+}
+
+# Stop the dockerd this lab started, and nothing else; and not while containers that are not lab servers
+# run on it (other tests may share the engine).
+stop_engine() {
+  local pidfile="$LAB_DIR/dockerd.pid" pid others
+  [ -f "$pidfile" ] || return 0
+  others=$(docker ps --format '{{.Names}} {{.Label "kbz-lab.host"}}' 2>/dev/null | awk 'NF == 1 {print $1}' | paste -sd' ')
+  if [ -n "$others" ]; then
+    warn "dockerd left running: other containers use it ($others)"
+    return 0
+  fi
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null && grep -q dockerd "/proc/$pid/cmdline" 2>/dev/null; then
+    log "stopping dockerd (pid $pid)"
+    kill "$pid"
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
+    kill -0 "$pid" 2>/dev/null && { warn "dockerd still running after 30 s, sending KILL"; kill -9 "$pid"; }
+  fi
+  rm -f "$pidfile"
+}
