@@ -38,6 +38,8 @@ void print_text(const Host& host, const HostOutcome& o, int verbosity) {
     else if (verbosity > 0) std::cerr << host.hostname << ": ok in " << o.duration.count() << " ms\n";
   } else if (o.state == HostState::NotStarted) {
     std::cerr << host.hostname << ": not started (interrupted)\n";
+  } else if (o.error.starts_with(host.hostname + " (")) {
+    std::cerr << o.error << '\n';  // transport errors already name the host and its address
   } else {
     std::cerr << host.hostname << ": " << o.error << '\n';
   }
@@ -61,20 +63,13 @@ void print_json(const Host& host, const HostOutcome& o) {
 
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   const auto started = std::chrono::steady_clock::now();
-  auto parsed = load_inventory(g.inventory);
-  if (!parsed.ok()) {
-    for (const auto& d : parsed.errors) std::cerr << d.format() << '\n';
+  // Load, validate, select: every inventory or --hosts problem is printed, then exit 2.
+  TargetSet targets = resolve_targets(g.inventory, g.target_options(), g.hosts);
+  if (!targets.ok()) {
+    for (const auto& d : targets.errors) std::cerr << d.format() << '\n';
     return static_cast<int>(ExitCode::BadInput);
   }
-  std::vector<Host> hosts = targets(parsed.inventory, g.target_options());
-  if (!g.hosts.empty()) {
-    auto selected = select_hosts(hosts, g.hosts);
-    if (!selected) {
-      std::cerr << "kbz-install: --hosts " << g.hosts << ": " << selected.error().message << '\n';
-      return static_cast<int>(ExitCode::BadInput);
-    }
-    hosts = std::move(*selected);
-  }
+  const std::vector<Host>& hosts = targets.hosts;
   std::string command;
   for (const auto& w : words) command += (command.empty() ? "" : " ") + w;  // like ssh: words joined by spaces
   if (command.empty()) {
