@@ -6,6 +6,8 @@
 #include <climits>
 #include <csignal>
 
+#include <poll.h>
+
 #include "kbz/core/run_log.hpp"
 #include "transport/remote_command.hpp"
 #include "transport/ssh_connection.hpp"
@@ -92,10 +94,41 @@ Result<ExecResult> SshConnection::run_wrapped(const std::string& command_line, c
   if (ssh_channel_request_exec(channel, command_line.c_str()) != SSH_OK) {
     return std::unexpected(ssh_error(ErrorKind::Remote, "exec request refused"));
   }
-  // Secrets travel here, never in command_line. Blocking write: libssh waits for the remote window.
+  auto timed_out = [&]() -> Result<ExecResult> {
+    // Kill the remote command (OpenSSH honours "signal" requests), close our side; the session stays
+    // usable, and ensure_open() reconnects next time if it did not survive.
+    ssh_channel_request_send_signal(channel, "KILL");
+    exec.release();
+    if (!ssh_is_connected(session_)) close();
+    run_log()->warn("{}: command timed out after {} ms", describe(host_), timeout.count());
+    return fail(ErrorKind::Timeout, describe(host_) + ": command timed out after " +
+                                        std::to_string(timeout.count() / 1000.0).substr(0, 5) + " s");
+  };
+  auto ms_left = [&] {
+    return std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
+  };
+
+  // Secrets travel here, never in command_line. Never more than the remote window at once: a blocking write
+  // would wait for a window that a command which stopped reading never reopens.
   for (size_t sent = 0; sent < stdin_data.size();) {
-    const auto chunk = static_cast<uint32_t>(std::min<size_t>(stdin_data.size() - sent, 32768));
+    if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel)) break;  // exited without reading it all
+    const uint32_t window = ssh_channel_window_size(channel);
+    if (window == 0) {
+      const long long left = ms_left();
+      if (left <= 0) return timed_out();
+      pollfd pfd{ssh_get_fd(session_), POLLIN, 0};
+      ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 50)));
+      if (ssh_channel_poll(channel, 0) == SSH_ERROR) {
+        exec.forget();
+        auto e = ssh_error(ErrorKind::Connect, "connection lost during a command");
+        close();
+        return std::unexpected(e);
+      }
+      continue;
+    }
+    const auto chunk = static_cast<uint32_t>(std::min<size_t>({stdin_data.size() - sent, 32768, window}));
     const int n = ssh_channel_write(channel, stdin_data.data() + sent, chunk);
+    if (n < 0 && (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))) break;
     if (n < 0) return std::unexpected(ssh_error(ErrorKind::Remote, "cannot write the command's stdin"));
     sent += static_cast<size_t>(n);
   }
@@ -103,17 +136,8 @@ Result<ExecResult> SshConnection::run_wrapped(const std::string& command_line, c
   ++stats_.execs;
 
   for (;;) {
-    const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) {
-      // Kill the remote command (OpenSSH honours "signal" requests), close our side; the session stays
-      // usable, and ensure_open() reconnects next time if it did not survive.
-      ssh_channel_request_send_signal(channel, "KILL");
-      exec.release();
-      if (!ssh_is_connected(session_)) close();
-      run_log()->warn("{}: command timed out after {} ms", describe(host_), timeout.count());
-      return fail(ErrorKind::Timeout, describe(host_) + ": command timed out after " +
-                                          std::to_string(timeout.count() / 1000.0).substr(0, 5) + " s");
-    }
+    const long long left = ms_left();
+    if (left <= 0) return timed_out();
     // Returns on remote EOF, on error, or when the slice ends; data goes to the callbacks meanwhile.
     const int rc = ssh_channel_poll_timeout(channel, static_cast<int>(std::min<long long>(left, INT_MAX)), 0);
     if (rc == SSH_EOF) break;

@@ -42,6 +42,19 @@ Result<std::string> local_sha256(const std::filesystem::path& path) {
   return out;
 }
 
+// libssh's session error is about the transport; SFTP failures carry their own status code.
+std::string sftp_status(sftp_session sftp) {
+  switch (sftp ? sftp_get_error(sftp) : -1) {
+    case SSH_FX_NO_SUCH_FILE: return "no such file or directory";
+    case SSH_FX_PERMISSION_DENIED: return "permission denied";
+    case SSH_FX_NO_SUCH_PATH: return "no such path";
+    case SSH_FX_FILE_ALREADY_EXISTS: return "file exists";
+    case SSH_FX_WRITE_PROTECT: return "read-only file system";
+    case SSH_FX_NO_MEDIA: return "no medium";
+    default: return "SFTP failure";
+  }
+}
+
 std::string random_suffix() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::ostringstream s;
@@ -95,7 +108,7 @@ Result<void> SshConnection::sftp_write_file(const std::filesystem::path& local, 
   std::ifstream in(local, std::ios::binary);
   if (!in) return fail(ErrorKind::Io, "cannot read " + local.string());
   sftp_file file = sftp_open(*sftp, remote.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(create_mode));
-  if (!file) return std::unexpected(ssh_error(ErrorKind::Remote, "cannot create " + remote));
+  if (!file) return fail(ErrorKind::Remote, describe(host_) + ": cannot create " + remote + ": " + sftp_status(*sftp));
   std::vector<char> buf(kChunk);
   bool ok = true;
   while (ok && in) {
@@ -110,7 +123,7 @@ Result<void> SshConnection::sftp_write_file(const std::filesystem::path& local, 
   if (sftp_close(file) != SSH_OK) ok = false;
   if (!ok || in.bad()) {
     sftp_unlink(*sftp, remote.c_str());
-    return std::unexpected(ssh_error(ErrorKind::Remote, "cannot write " + remote));
+    return fail(ErrorKind::Remote, describe(host_) + ": cannot write " + remote + ": " + sftp_status(*sftp));
   }
   return {};
 }
@@ -155,7 +168,8 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
     return UploadOutcome::Uploaded;
   }
 
-  const auto size = std::filesystem::file_size(request.local);
+  std::error_code size_error;
+  const auto size = std::filesystem::file_size(request.local, size_error);
   if (needs_sudo(request.privilege, user())) {
     // The user cannot write the destination: stage in /tmp, then root installs it beside the target and
     // renames it over (atomic), and the staging file is removed whatever happened.
@@ -195,7 +209,7 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
       return std::unexpected(std::move(e));
     };
     if (sftp_chmod(sftp_, tmp.c_str(), static_cast<mode_t>(request.mode)) != SSH_OK) {
-      return cleanup(ssh_error(ErrorKind::Remote, "cannot chmod " + tmp));
+      return cleanup(Error{ErrorKind::Remote, describe(host_) + ": cannot chmod " + tmp + ": " + sftp_status(sftp_)});
     }
     // libssh 0.10 has no call for OpenSSH's posix-rename extension, and plain SFTP rename refuses to replace
     // an existing file. So: a new file is renamed over SFTP; an existing one is replaced by `mv -f -T`
@@ -209,7 +223,7 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
       if (r->exit_status != 0) return cleanup(Error{ErrorKind::Remote, describe(host_) + ": " + finish + ": " + r->err});
     }
     if (!state.exists && sftp_rename(sftp_, tmp.c_str(), dest.c_str()) != SSH_OK) {
-      return cleanup(ssh_error(ErrorKind::Remote, "cannot rename " + tmp + " to " + dest));
+      return cleanup(Error{ErrorKind::Remote, describe(host_) + ": cannot rename " + tmp + " to " + dest + ": " + sftp_status(sftp_)});
     }
   }
   ++stats_.uploads;
@@ -221,7 +235,7 @@ Result<std::string> SshConnection::sftp_read_file(const std::string& remote_path
   auto sftp = ensure_sftp();
   if (!sftp) return std::unexpected(sftp.error());
   sftp_file file = sftp_open(*sftp, remote_path.c_str(), O_RDONLY, 0);
-  if (!file) return std::unexpected(ssh_error(ErrorKind::Remote, "cannot open " + remote_path));
+  if (!file) return fail(ErrorKind::Remote, describe(host_) + ": cannot open " + remote_path + ": " + sftp_status(*sftp));
   std::string out;
   std::vector<char> buf(kChunk);
   for (;;) {

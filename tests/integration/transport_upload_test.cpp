@@ -145,6 +145,15 @@ TEST_F(TransportUpload, BigFileIsStreamed) {
   EXPECT_EQ(*again, UploadOutcome::Unchanged);
 }
 
+TEST_F(TransportUpload, UnwritableDestinationSaysWhy) {
+  UploadRequest up{local("d", "x\n"), (remote_dir_ / "denied.conf").string(), 0644, "", Privilege::AsUser};
+  auto r = conn_->upload(up);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::Remote);
+  EXPECT_NE(r.error().message.find("permission denied"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("kbz-test-01 ("), std::string::npos) << r.error().message;
+}
+
 TEST_F(TransportUpload, MissingLocalFileIsAnIoError) {
   UploadRequest up{fleet_->dir() / "does-not-exist", "/home/kbztest/x", 0644, "", Privilege::AsUser};
   auto r = conn_->upload(up);
