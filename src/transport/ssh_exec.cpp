@@ -1,12 +1,11 @@
 // One exec = one new channel on the host's session. Output arrives through channel callbacks (no copy into
 // libssh's buffers) and the wait is libssh's poll on the socket: no busy loop, no process spawned.
 #include <libssh/callbacks.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <climits>
 #include <csignal>
-
-#include <poll.h>
 
 #include "kbz/core/run_log.hpp"
 #include "transport/remote_command.hpp"
@@ -27,7 +26,8 @@ int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, v
   return static_cast<int>(len);  // all consumed: libssh re-opens the window as we go
 }
 
-void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const char*, const char*, void* userdata) {
+void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const char*, const char*,
+                    void* userdata) {
   static_cast<Sink*>(userdata)->signal = signal ? signal : "?";
 }
 
@@ -41,7 +41,8 @@ int signal_number(const std::string& name) {
 }
 
 // Owns the channel and its callbacks. The callbacks are unregistered before the channel is released: after a
-// timeout libssh keeps the channel until the server's CLOSE arrives, and late data must not reach a dead Sink.
+// timeout libssh keeps the channel until the server's CLOSE arrives, and late data must not reach a dead
+// Sink.
 struct ExecChannel {
   ssh_channel channel = nullptr;
   ssh_channel_callbacks_struct callbacks{};
@@ -61,7 +62,8 @@ struct ExecChannel {
 
 Result<ExecResult> SshConnection::run(const ExecRequest& request) {
   const Millis timeout = request.timeout.count() > 0 ? request.timeout : options_.command_timeout;
-  auto result = run_wrapped(with_privilege(request.command, request.privilege, user()), request.stdin_data, timeout);
+  auto result =
+      run_wrapped(with_privilege(request.command, request.privilege, user()), request.stdin_data, timeout);
   if (result && needs_sudo(request.privilege, user()) && sudo_refused(*result)) {
     return fail(ErrorKind::Auth, sudo_refused_message(user(), describe(host_)));
   }
@@ -111,7 +113,8 @@ Result<ExecResult> SshConnection::run_wrapped(const std::string& command_line, c
   // Secrets travel here, never in command_line. Never more than the remote window at once: a blocking write
   // would wait for a window that a command which stopped reading never reopens.
   for (size_t sent = 0; sent < stdin_data.size();) {
-    if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel)) break;  // exited without reading it all
+    if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))
+      break;  // exited without reading it all
     const uint32_t window = ssh_channel_window_size(channel);
     if (window == 0) {
       const long long left = ms_left();

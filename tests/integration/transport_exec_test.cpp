@@ -139,7 +139,8 @@ TEST_F(TransportExec, MissingSudoRightIsAClearError) {
   auto r = (*conn)->run(req("true", Privilege::Root));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::Auth);
-  EXPECT_NE(r.error().message.find("user kbznosudo has no passwordless sudo on kbz-test-02"), std::string::npos)
+  EXPECT_NE(r.error().message.find("user kbznosudo has no passwordless sudo on kbz-test-02"),
+            std::string::npos)
       << r.error().message;
   // A command that merely fails with status 1 is not mistaken for a sudo refusal.
   auto ordinary = (*conn)->run(req("echo nope >&2; exit 1", Privilege::AsUser));
@@ -150,9 +151,10 @@ TEST_F(TransportExec, MissingSudoRightIsAClearError) {
 TEST_F(TransportExec, AuthFailureNamesUserAndKeys) {
   auto options = fleet_->connect_options();
   const auto other_key = fleet_->dir() / "not_authorized";
-  ASSERT_EQ(test::run_process({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key.string()})
-                .exit_status,
-            0);
+  ASSERT_EQ(
+      test::run_process({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key.string()})
+          .exit_status,
+      0);
   options.identities = {other_key};
   SessionPool pool(options);
   auto conn = pool.connect(fleet_->host(0));

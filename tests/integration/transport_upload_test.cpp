@@ -28,7 +28,9 @@ class TransportUpload : public ::testing::Test {
     ASSERT_TRUE(c) << c.error().message;
     conn_ = *c;
     // The remote side is this machine: a root-owned folder kbztest cannot write, per test.
-    remote_dir_ = fleet_->dir() / ("root-only-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    remote_dir_ =
+        fleet_->dir() /
+        ("root-only-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::create_directories(remote_dir_);
     ::chmod(remote_dir_.c_str(), 0755);
   }
