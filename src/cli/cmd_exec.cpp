@@ -1,10 +1,9 @@
-// `kbz-install exec [--hosts SEL] -- COMMAND`: the command on every selected host at once (bounded by --forks),
-// output grouped per host in inventory order, then `N ok, N failed, N unreachable`.
-#include <nlohmann/json.hpp>
-
+// `kbz-install exec [--hosts SEL] -- COMMAND`: the command on every selected host at once (bounded by
+// --forks), output grouped per host in inventory order, then `N ok, N failed, N unreachable`.
 #include <chrono>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "kbz/cli/commands.hpp"
@@ -34,10 +33,14 @@ void print_text(const Host& host, const HostOutcome& o, int verbosity) {
     print_prefixed(std::cout, host.hostname, mask(o.result->out));
     std::cout.flush();  // keeps the host's stdout before its stderr on a terminal
     print_prefixed(std::cerr, host.hostname, mask(o.result->err));
-    if (o.result->exit_status != 0) std::cerr << host.hostname << ": exit status " << o.result->exit_status << '\n';
-    else if (verbosity > 0) std::cerr << host.hostname << ": ok in " << o.duration.count() << " ms\n";
+    if (o.result->exit_status != 0)
+      std::cerr << host.hostname << ": exit status " << o.result->exit_status << '\n';
+    else if (verbosity > 0)
+      std::cerr << host.hostname << ": ok in " << o.duration.count() << " ms\n";
   } else if (o.state == HostState::NotStarted) {
     std::cerr << host.hostname << ": not started (interrupted)\n";
+  } else if (o.error.starts_with(host.hostname + " (")) {
+    std::cerr << o.error << '\n';  // transport errors already name the host and its address
   } else {
     std::cerr << host.hostname << ": " << o.error << '\n';
   }
@@ -45,14 +48,15 @@ void print_text(const Host& host, const HostOutcome& o, int verbosity) {
 }
 
 void print_json(const Host& host, const HostOutcome& o) {
-  nlohmann::json j{{"host", host.hostname},
-                   {"address", host.address},
-                   {"exit_status", o.result ? nlohmann::json(o.result->exit_status) : nlohmann::json(nullptr)},
-                   {"stdout", o.result ? mask(o.result->out) : ""},
-                   {"stderr", o.result ? mask(o.result->err) : ""},
-                   {"duration_ms", o.duration.count()},
-                   {"error", o.result ? nlohmann::json(nullptr)
-                                      : nlohmann::json(o.state == HostState::NotStarted ? "interrupted" : o.error)}};
+  nlohmann::json j{
+      {"host", host.hostname},
+      {"address", host.address},
+      {"exit_status", o.result ? nlohmann::json(o.result->exit_status) : nlohmann::json(nullptr)},
+      {"stdout", o.result ? mask(o.result->out) : ""},
+      {"stderr", o.result ? mask(o.result->err) : ""},
+      {"duration_ms", o.duration.count()},
+      {"error", o.result ? nlohmann::json(nullptr)
+                         : nlohmann::json(o.state == HostState::NotStarted ? "interrupted" : o.error)}};
   // Invalid UTF-8 in remote output must not abort the run: replace it.
   std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
@@ -61,22 +65,16 @@ void print_json(const Host& host, const HostOutcome& o) {
 
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   const auto started = std::chrono::steady_clock::now();
-  auto parsed = load_inventory(g.inventory);
-  if (!parsed.ok()) {
-    for (const auto& d : parsed.errors) std::cerr << d.format() << '\n';
+  // Load, validate, select: every inventory or --hosts problem is printed, then exit 2.
+  TargetSet targets = resolve_targets(g.inventory, g.target_options(), g.hosts);
+  if (!targets.ok()) {
+    for (const auto& d : targets.errors) std::cerr << d.format() << '\n';
     return static_cast<int>(ExitCode::BadInput);
   }
-  std::vector<Host> hosts = targets(parsed.inventory, g.target_options());
-  if (!g.hosts.empty()) {
-    auto selected = select_hosts(hosts, g.hosts);
-    if (!selected) {
-      std::cerr << "kbz-install: --hosts " << g.hosts << ": " << selected.error().message << '\n';
-      return static_cast<int>(ExitCode::BadInput);
-    }
-    hosts = std::move(*selected);
-  }
+  const std::vector<Host>& hosts = targets.hosts;
   std::string command;
-  for (const auto& w : words) command += (command.empty() ? "" : " ") + w;  // like ssh: words joined by spaces
+  for (const auto& w : words)
+    command += (command.empty() ? "" : " ") + w;  // like ssh: words joined by spaces
   if (command.empty()) {
     std::cerr << "kbz-install exec: no command given (exec -- COMMAND)\n";
     return static_cast<int>(ExitCode::BadInput);
@@ -97,8 +95,10 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   // Hosts are printed as soon as every host before them (inventory order) is finished.
   auto flush_ready = [&] {
     while (next_to_print < hosts.size() && done[next_to_print]) {
-      if (g.json) print_json(hosts[next_to_print], outcomes[next_to_print]);
-      else print_text(hosts[next_to_print], outcomes[next_to_print], g.verbosity);
+      if (g.json)
+        print_json(hosts[next_to_print], outcomes[next_to_print]);
+      else
+        print_text(hosts[next_to_print], outcomes[next_to_print], g.verbosity);
       ++next_to_print;
     }
   };
@@ -142,10 +142,18 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   size_t ok = 0, failed = 0, unreachable = 0, skipped = 0;
   for (const auto& o : outcomes) {
     switch (o.state) {
-      case HostState::Ok: ++ok; break;
-      case HostState::Failed: ++failed; break;
-      case HostState::Unreachable: ++unreachable; break;
-      case HostState::NotStarted: ++skipped; break;
+      case HostState::Ok:
+        ++ok;
+        break;
+      case HostState::Failed:
+        ++failed;
+        break;
+      case HostState::Unreachable:
+        ++unreachable;
+        break;
+      case HostState::NotStarted:
+        ++skipped;
+        break;
     }
   }
   const auto elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
@@ -154,9 +162,14 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   if (skipped > 0) summary += ", " + std::to_string(skipped) + " interrupted";
   if (g.json) {
     nlohmann::json s{{"summary",
-                      {{"ok", ok}, {"failed", failed}, {"unreachable", unreachable}, {"interrupted", skipped},
-                       {"execs", stats.execs}, {"bytes_sent", stats.bytes_sent},
-                       {"bytes_received", stats.bytes_received}, {"uploads", stats.uploads},
+                      {{"ok", ok},
+                       {"failed", failed},
+                       {"unreachable", unreachable},
+                       {"interrupted", skipped},
+                       {"execs", stats.execs},
+                       {"bytes_sent", stats.bytes_sent},
+                       {"bytes_received", stats.bytes_received},
+                       {"uploads", stats.uploads},
                        {"duration_ms", elapsed.count()}}}};
     std::cout << s.dump() << '\n';
   } else {
@@ -165,7 +178,8 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   run_log()->info("{} ({} ms, {} execs, {} bytes sent, {} received)", summary, elapsed.count(), stats.execs,
                   stats.bytes_sent, stats.bytes_received);
   close_run_log();
-  return (failed + unreachable + skipped) == 0 ? static_cast<int>(ExitCode::Ok) : static_cast<int>(ExitCode::HostFailure);
+  return (failed + unreachable + skipped) == 0 ? static_cast<int>(ExitCode::Ok)
+                                               : static_cast<int>(ExitCode::HostFailure);
 }
 
 }  // namespace kbz

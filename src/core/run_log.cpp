@@ -42,7 +42,8 @@ std::mutex g_mutex;
 std::shared_ptr<spdlog::logger> g_logger;
 
 std::shared_ptr<spdlog::logger> null_logger() {
-  static auto logger = std::make_shared<spdlog::logger>("kbz-null", std::make_shared<spdlog::sinks::null_sink_mt>());
+  static auto logger =
+      std::make_shared<spdlog::logger>("kbz-null", std::make_shared<spdlog::sinks::null_sink_mt>());
   return logger;
 }
 
@@ -64,16 +65,19 @@ std::string clip(const std::string& s) {
 
 }  // namespace
 
-Result<std::filesystem::path> open_run_log(const std::filesystem::path& workdir, std::string_view command_name) {
+Result<std::filesystem::path> open_run_log(const std::filesystem::path& workdir,
+                                           std::string_view command_name) {
   std::error_code ec;
   const auto dir = workdir / "logs";
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(ErrorKind::Io, "cannot create " + dir.string() + ": " + ec.message());
   const std::string base = utc_stamp() + "-" + std::string(command_name);
   auto path = dir / (base + ".log");
-  for (int n = 2; std::filesystem::exists(path, ec); ++n) path = dir / (base + "-" + std::to_string(n) + ".log");
+  for (int n = 2; std::filesystem::exists(path, ec); ++n)
+    path = dir / (base + "-" + std::to_string(n) + ".log");
   try {
-    auto logger = std::make_shared<spdlog::logger>("kbz-run", std::make_shared<MaskingFileSink>(path.string()));
+    auto logger =
+        std::make_shared<spdlog::logger>("kbz-run", std::make_shared<MaskingFileSink>(path.string()));
     logger->set_level(spdlog::level::debug);
     logger->flush_on(spdlog::level::trace);
     std::lock_guard lock(g_mutex);
@@ -98,12 +102,13 @@ void close_run_log() {
 void log_exec(const Host& host, std::string_view command, const Result<ExecResult>& result) {
   auto log = run_log();
   if (!result) {
-    log->error("{} ({}): `{}` failed: {}: {}", host.hostname, host.address, command, to_string(result.error().kind),
-               result.error().message);
+    log->error("{} ({}): `{}` failed: {}: {}", host.hostname, host.address, command,
+               to_string(result.error().kind), result.error().message);
     return;
   }
   const auto& r = *result;
-  log->info("{} ({}): `{}` exit {} in {} ms", host.hostname, host.address, command, r.exit_status, r.duration.count());
+  log->info("{} ({}): `{}` exit {} in {} ms", host.hostname, host.address, command, r.exit_status,
+            r.duration.count());
   if (!r.out.empty()) log->debug("{} stdout:\n{}", host.hostname, clip(r.out));
   if (!r.err.empty()) log->debug("{} stderr:\n{}", host.hostname, clip(r.err));
 }

@@ -5,8 +5,10 @@ namespace kbz::transport {
 std::string shell_quote(std::string_view word) {
   std::string out = "'";
   for (char c : word) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   out += '\'';
   return out;
@@ -35,7 +37,8 @@ bool sudo_refused(const ExecResult& result) {
   // sudo's own wording (C locale, which is what a non-interactive exec gets). "a password is required" covers
   // both "user has no rule" and "rule without NOPASSWD" under -n.
   const std::string& e = result.err;
-  return e.starts_with("sudo: a password is required") || e.find("\nsudo: a password is required") != std::string::npos ||
+  return e.starts_with("sudo: a password is required") ||
+         e.find("\nsudo: a password is required") != std::string::npos ||
          e.find("is not in the sudoers file") != std::string::npos ||
          e.find("is not allowed to execute") != std::string::npos;
 }

@@ -12,11 +12,12 @@ namespace kbz::transport {
 // POSIX shell single-quoting: the result is one word whatever `word` holds.
 std::string shell_quote(std::string_view word);
 
-// Joins CLI words into one command line (`exec -- ls -l /` and `exec -- 'ls -l /'` mean the same, as with ssh).
+// Joins CLI words into one command line (`exec -- ls -l /` and `exec -- 'ls -l /'` mean the same, as with
+// ssh).
 std::string join_command(const std::vector<std::string>& words);
 
-// Wraps `command` in `sudo -n sh -c '...'` when it needs root and the SSH user is not root; -n makes a missing
-// sudo right fail at once instead of waiting for a password nobody will type.
+// Wraps `command` in `sudo -n sh -c '...'` when it needs root and the SSH user is not root; -n makes a
+// missing sudo right fail at once instead of waiting for a password nobody will type.
 std::string with_privilege(const std::string& command, Privilege privilege, std::string_view ssh_user);
 bool needs_sudo(Privilege privilege, std::string_view ssh_user);
 

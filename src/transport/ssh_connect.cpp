@@ -93,12 +93,14 @@ Result<void> SshConnection::open() {
   ssh_options_set(session_, SSH_OPTIONS_HOST, host_.address.c_str());
   ssh_options_set(session_, SSH_OPTIONS_PORT, &port);
   ssh_options_set(session_, SSH_OPTIONS_USER, u.c_str());
-  // Small request/response exchanges (exec, SFTP writes) otherwise wait on Nagle + delayed ACKs (~40 ms each).
+  // Small request/response exchanges (exec, SFTP writes) otherwise wait on Nagle + delayed ACKs (~40 ms
+  // each).
   const int nodelay = 1;
   ssh_options_set(session_, SSH_OPTIONS_NODELAY, &nodelay);
   ssh_options_set(session_, SSH_OPTIONS_TIMEOUT, &timeout_s);
   ssh_options_set(session_, SSH_OPTIONS_TIMEOUT_USEC, &timeout_us);
-  const auto known_hosts = options_.known_hosts.empty() ? home_dir() / ".ssh" / "known_hosts" : options_.known_hosts;
+  const auto known_hosts =
+      options_.known_hosts.empty() ? home_dir() / ".ssh" / "known_hosts" : options_.known_hosts;
   ssh_options_set(session_, SSH_OPTIONS_KNOWNHOSTS, known_hosts.c_str());
   ssh_set_counters(session_, &sent_, &received_);
 
@@ -122,12 +124,15 @@ Result<void> SshConnection::open() {
 
 Result<void> SshConnection::verify_host_key() {
   ssh_key raw = nullptr;
-  if (ssh_get_server_publickey(session_, &raw) != SSH_OK) return std::unexpected(ssh_error(ErrorKind::HostKey, "no host key"));
+  if (ssh_get_server_publickey(session_, &raw) != SSH_OK)
+    return std::unexpected(ssh_error(ErrorKind::HostKey, "no host key"));
   KeyPtr key(raw);
   const std::string type = ssh_key_type_to_char(ssh_key_type(key.get()));
   const std::string fingerprint = sha256_fingerprint(key.get());
-  const auto file = options_.known_hosts.empty() ? std::string("~/.ssh/known_hosts") : options_.known_hosts.string();
-  const std::string entry = host_.port == 22 ? host_.address : "[" + host_.address + "]:" + std::to_string(host_.port);
+  const auto file =
+      options_.known_hosts.empty() ? std::string("~/.ssh/known_hosts") : options_.known_hosts.string();
+  const std::string entry =
+      host_.port == 22 ? host_.address : "[" + host_.address + "]:" + std::to_string(host_.port);
 
   // One pool-wide lock: libssh reads and appends the file itself; 50 first-use writes must not interleave.
   std::lock_guard lock(known_hosts_mutex_);
@@ -141,7 +146,8 @@ Result<void> SshConnection::verify_host_key() {
                   describe(host_) + ": HOST KEY CHANGED (now " + type + " " + fingerprint + ", " + file +
                       " holds a different key). Refused, nothing was run: this can be a man-in-the-middle. "
                       "If the server was really reinstalled, check the new fingerprint on its console, then "
-                      "remove the old entry with: ssh-keygen -R '" + entry + "' -f " + file);
+                      "remove the old entry with: ssh-keygen -R '" +
+                      entry + "' -f " + file);
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
       if (options_.host_key_policy == HostKeyPolicy::AcceptNew) {
@@ -152,7 +158,8 @@ Result<void> SshConnection::verify_host_key() {
         return {};
       }
       return fail(ErrorKind::HostKey, describe(host_) + ": unknown host key " + type + " " + fingerprint +
-                                          " (not in " + file + "). Check the fingerprint, then rerun with "
+                                          " (not in " + file +
+                                          "). Check the fingerprint, then rerun with "
                                           "--accept-new-host-keys to record it");
     case SSH_KNOWN_HOSTS_ERROR:
       break;
@@ -166,13 +173,15 @@ Result<void> SshConnection::authenticate() {
     tried.emplace_back("ssh-agent");
     const int rc = ssh_userauth_agent(session_, nullptr);
     if (rc == SSH_AUTH_SUCCESS) return {};
-    if (rc == SSH_AUTH_ERROR && !ssh_is_connected(session_)) return std::unexpected(ssh_error(ErrorKind::Auth, "authentication failed"));
+    if (rc == SSH_AUTH_ERROR && !ssh_is_connected(session_))
+      return std::unexpected(ssh_error(ErrorKind::Auth, "authentication failed"));
   }
   std::vector<std::filesystem::path> keys = options_.identities;
   for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
     auto p = home_dir() / ".ssh" / name;
     std::error_code ec;
-    if (std::filesystem::exists(p, ec) && std::find(keys.begin(), keys.end(), p) == keys.end()) keys.push_back(p);
+    if (std::filesystem::exists(p, ec) && std::find(keys.begin(), keys.end(), p) == keys.end())
+      keys.push_back(p);
   }
   for (const auto& path : keys) {
     ssh_key raw = nullptr;
@@ -189,7 +198,8 @@ Result<void> SshConnection::authenticate() {
   std::string list;
   for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
   if (list.empty()) list = "no ssh-agent and no key in ~/.ssh; use --identity FILE";
-  return fail(ErrorKind::Auth, describe(host_) + ": authentication refused for user " + user() + " (tried: " + list + ")");
+  return fail(ErrorKind::Auth,
+              describe(host_) + ": authentication refused for user " + user() + " (tried: " + list + ")");
 }
 
 }  // namespace kbz::transport

@@ -1,5 +1,5 @@
-// Connection over one libssh session (exec channels + one SFTP channel, opened lazily). Used by one thread at a
-// time: libssh sessions are not thread-safe, the pool hands each host to one worker.
+// Connection over one libssh session (exec channels + one SFTP channel, opened lazily). Used by one thread at
+// a time: libssh sessions are not thread-safe, the pool hands each host to one worker.
 #pragma once
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
@@ -13,7 +13,8 @@ namespace kbz::transport {
 
 class SshConnection final : public Connection {
  public:
-  // known_hosts_mutex: shared by every connection of a pool, so concurrent first-use writes do not interleave.
+  // known_hosts_mutex: shared by every connection of a pool, so concurrent first-use writes do not
+  // interleave.
   SshConnection(Host host, const ConnectOptions& options, std::mutex& known_hosts_mutex);
   ~SshConnection() override;
   SshConnection(const SshConnection&) = delete;
@@ -33,8 +34,10 @@ class SshConnection final : public Connection {
   Result<void> verify_host_key();
   Result<void> authenticate();
   Result<sftp_session> ensure_sftp();
-  Result<ExecResult> run_wrapped(const std::string& command_line, const std::string& stdin_data, Millis timeout);
-  Result<void> sftp_write_file(const std::filesystem::path& local, const std::string& remote, int create_mode);
+  Result<ExecResult> run_wrapped(const std::string& command_line, const std::string& stdin_data,
+                                 Millis timeout);
+  Result<void> sftp_write_file(const std::filesystem::path& local, const std::string& remote,
+                               int create_mode);
   Result<std::string> sftp_read_file(const std::string& remote_path);
   Error ssh_error(ErrorKind kind, const std::string& what) const;
   std::string user() const;
@@ -44,9 +47,9 @@ class SshConnection final : public Connection {
   std::mutex& known_hosts_mutex_;
   ssh_session session_ = nullptr;
   sftp_session sftp_ = nullptr;
-  ssh_counter_struct sent_{};      // wire bytes of the current session (libssh updates them)
+  ssh_counter_struct sent_{};  // wire bytes of the current session (libssh updates them)
   ssh_counter_struct received_{};
-  mutable TransportStats stats_;   // bytes = closed sessions' totals + the live counters
+  mutable TransportStats stats_;  // bytes = closed sessions' totals + the live counters
   uint64_t closed_sent_ = 0, closed_received_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // One exec = one new channel on the host's session. Output arrives through channel callbacks (no copy into
 // libssh's buffers) and the wait is libssh's poll on the socket: no busy loop, no process spawned.
 #include <libssh/callbacks.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <climits>
@@ -25,7 +26,8 @@ int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, v
   return static_cast<int>(len);  // all consumed: libssh re-opens the window as we go
 }
 
-void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const char*, const char*, void* userdata) {
+void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const char*, const char*,
+                    void* userdata) {
   static_cast<Sink*>(userdata)->signal = signal ? signal : "?";
 }
 
@@ -39,7 +41,8 @@ int signal_number(const std::string& name) {
 }
 
 // Owns the channel and its callbacks. The callbacks are unregistered before the channel is released: after a
-// timeout libssh keeps the channel until the server's CLOSE arrives, and late data must not reach a dead Sink.
+// timeout libssh keeps the channel until the server's CLOSE arrives, and late data must not reach a dead
+// Sink.
 struct ExecChannel {
   ssh_channel channel = nullptr;
   ssh_channel_callbacks_struct callbacks{};
@@ -59,7 +62,8 @@ struct ExecChannel {
 
 Result<ExecResult> SshConnection::run(const ExecRequest& request) {
   const Millis timeout = request.timeout.count() > 0 ? request.timeout : options_.command_timeout;
-  auto result = run_wrapped(with_privilege(request.command, request.privilege, user()), request.stdin_data, timeout);
+  auto result =
+      run_wrapped(with_privilege(request.command, request.privilege, user()), request.stdin_data, timeout);
   if (result && needs_sudo(request.privilege, user()) && sudo_refused(*result)) {
     return fail(ErrorKind::Auth, sudo_refused_message(user(), describe(host_)));
   }
@@ -92,10 +96,42 @@ Result<ExecResult> SshConnection::run_wrapped(const std::string& command_line, c
   if (ssh_channel_request_exec(channel, command_line.c_str()) != SSH_OK) {
     return std::unexpected(ssh_error(ErrorKind::Remote, "exec request refused"));
   }
-  // Secrets travel here, never in command_line. Blocking write: libssh waits for the remote window.
+  auto timed_out = [&]() -> Result<ExecResult> {
+    // Kill the remote command (OpenSSH honours "signal" requests), close our side; the session stays
+    // usable, and ensure_open() reconnects next time if it did not survive.
+    ssh_channel_request_send_signal(channel, "KILL");
+    exec.release();
+    if (!ssh_is_connected(session_)) close();
+    run_log()->warn("{}: command timed out after {} ms", describe(host_), timeout.count());
+    return fail(ErrorKind::Timeout, describe(host_) + ": command timed out after " +
+                                        std::to_string(timeout.count() / 1000.0).substr(0, 5) + " s");
+  };
+  auto ms_left = [&] {
+    return std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
+  };
+
+  // Secrets travel here, never in command_line. Never more than the remote window at once: a blocking write
+  // would wait for a window that a command which stopped reading never reopens.
   for (size_t sent = 0; sent < stdin_data.size();) {
-    const auto chunk = static_cast<uint32_t>(std::min<size_t>(stdin_data.size() - sent, 32768));
+    if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))
+      break;  // exited without reading it all
+    const uint32_t window = ssh_channel_window_size(channel);
+    if (window == 0) {
+      const long long left = ms_left();
+      if (left <= 0) return timed_out();
+      pollfd pfd{ssh_get_fd(session_), POLLIN, 0};
+      ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 50)));
+      if (ssh_channel_poll(channel, 0) == SSH_ERROR) {
+        exec.forget();
+        auto e = ssh_error(ErrorKind::Connect, "connection lost during a command");
+        close();
+        return std::unexpected(e);
+      }
+      continue;
+    }
+    const auto chunk = static_cast<uint32_t>(std::min<size_t>({stdin_data.size() - sent, 32768, window}));
     const int n = ssh_channel_write(channel, stdin_data.data() + sent, chunk);
+    if (n < 0 && (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))) break;
     if (n < 0) return std::unexpected(ssh_error(ErrorKind::Remote, "cannot write the command's stdin"));
     sent += static_cast<size_t>(n);
   }
@@ -103,17 +139,8 @@ Result<ExecResult> SshConnection::run_wrapped(const std::string& command_line, c
   ++stats_.execs;
 
   for (;;) {
-    const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) {
-      // Kill the remote command (OpenSSH honours "signal" requests), close our side; the session stays
-      // usable, and ensure_open() reconnects next time if it did not survive.
-      ssh_channel_request_send_signal(channel, "KILL");
-      exec.release();
-      if (!ssh_is_connected(session_)) close();
-      run_log()->warn("{}: command timed out after {} ms", describe(host_), timeout.count());
-      return fail(ErrorKind::Timeout, describe(host_) + ": command timed out after " +
-                                          std::to_string(timeout.count() / 1000.0).substr(0, 5) + " s");
-    }
+    const long long left = ms_left();
+    if (left <= 0) return timed_out();
     // Returns on remote EOF, on error, or when the slice ends; data goes to the callbacks meanwhile.
     const int rc = ssh_channel_poll_timeout(channel, static_cast<int>(std::min<long long>(left, INT_MAX)), 0);
     if (rc == SSH_EOF) break;

@@ -1,6 +1,6 @@
-// File transfer over SFTP: streamed in chunks, written under a temporary name then renamed (a reader never sees
-// half a file), skipped when the remote sha256 already matches. A non-root user who needs a root-owned file
-// uploads to mktemp under /tmp and lets `sudo -n install` put it in place.
+// File transfer over SFTP: streamed in chunks, written under a temporary name then renamed (a reader never
+// sees half a file), skipped when the remote sha256 already matches. A non-root user who needs a root-owned
+// file uploads to mktemp under /tmp and lets `sudo -n install` put it in place.
 #include <fcntl.h>
 #include <openssl/evp.h>
 
@@ -40,6 +40,26 @@ Result<std::string> local_sha256(const std::filesystem::path& path) {
     out += hex[md[i] & 15];
   }
   return out;
+}
+
+// libssh's session error is about the transport; SFTP failures carry their own status code.
+std::string sftp_status(sftp_session sftp) {
+  switch (sftp ? sftp_get_error(sftp) : -1) {
+    case SSH_FX_NO_SUCH_FILE:
+      return "no such file or directory";
+    case SSH_FX_PERMISSION_DENIED:
+      return "permission denied";
+    case SSH_FX_NO_SUCH_PATH:
+      return "no such path";
+    case SSH_FX_FILE_ALREADY_EXISTS:
+      return "file exists";
+    case SSH_FX_WRITE_PROTECT:
+      return "read-only file system";
+    case SSH_FX_NO_MEDIA:
+      return "no medium";
+    default:
+      return "SFTP failure";
+  }
 }
 
 std::string random_suffix() {
@@ -94,8 +114,10 @@ Result<void> SshConnection::sftp_write_file(const std::filesystem::path& local, 
   if (!sftp) return std::unexpected(sftp.error());
   std::ifstream in(local, std::ios::binary);
   if (!in) return fail(ErrorKind::Io, "cannot read " + local.string());
-  sftp_file file = sftp_open(*sftp, remote.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(create_mode));
-  if (!file) return std::unexpected(ssh_error(ErrorKind::Remote, "cannot create " + remote));
+  sftp_file file =
+      sftp_open(*sftp, remote.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(create_mode));
+  if (!file)
+    return fail(ErrorKind::Remote, describe(host_) + ": cannot create " + remote + ": " + sftp_status(*sftp));
   std::vector<char> buf(kChunk);
   bool ok = true;
   while (ok && in) {
@@ -103,14 +125,16 @@ Result<void> SshConnection::sftp_write_file(const std::filesystem::path& local, 
     size_t n = static_cast<size_t>(in.gcount());
     for (size_t off = 0; ok && off < n;) {
       const ssize_t w = sftp_write(file, buf.data() + off, n - off);
-      if (w <= 0) ok = false;
-      else off += static_cast<size_t>(w);
+      if (w <= 0)
+        ok = false;
+      else
+        off += static_cast<size_t>(w);
     }
   }
   if (sftp_close(file) != SSH_OK) ok = false;
   if (!ok || in.bad()) {
     sftp_unlink(*sftp, remote.c_str());
-    return std::unexpected(ssh_error(ErrorKind::Remote, "cannot write " + remote));
+    return fail(ErrorKind::Remote, describe(host_) + ": cannot write " + remote + ": " + sftp_status(*sftp));
   }
   return {};
 }
@@ -122,8 +146,9 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
   const std::string q = shell_quote(dest);
 
   // One exec tells us whether anything must move: content hash, mode, owner.
-  auto probe = run(exec_request("if [ -f " + q + " ]; then sha256sum < " + q + " && stat -c '%a %U:%G' -- " + q +
-                 "; else echo absent; fi", request.privilege));
+  auto probe = run(exec_request("if [ -f " + q + " ]; then sha256sum < " + q + " && stat -c '%a %U:%G' -- " +
+                                    q + "; else echo absent; fi",
+                                request.privilege));
   if (!probe) return std::unexpected(probe.error());
   if (probe->exit_status != 0) {
     return fail(ErrorKind::Remote, describe(host_) + ": cannot inspect " + dest + ": " + probe->err);
@@ -155,7 +180,8 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
     return UploadOutcome::Uploaded;
   }
 
-  const auto size = std::filesystem::file_size(request.local);
+  std::error_code size_error;
+  const auto size = std::filesystem::file_size(request.local, size_error);
   if (needs_sudo(request.privilege, user())) {
     // The user cannot write the destination: stage in /tmp, then root installs it beside the target and
     // renames it over (atomic), and the staging file is removed whatever happened.
@@ -177,13 +203,15 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
       install += " -o " + shell_quote(request.owner.substr(0, colon));
       if (colon != std::string::npos) install += " -g " + shell_quote(request.owner.substr(colon + 1));
     }
-    install += " -- " + shell_quote(staged) + " " + shell_quote(next) + " && mv -f -- " + shell_quote(next) + " " + q;
-    auto r = run_wrapped(with_privilege(install, Privilege::Root, user()) + "; rc=$?; rm -f -- " + shell_quote(staged) +
-                             "; exit $rc",
+    install += " -- " + shell_quote(staged) + " " + shell_quote(next) + " && mv -f -- " + shell_quote(next) +
+               " " + q;
+    auto r = run_wrapped(with_privilege(install, Privilege::Root, user()) + "; rc=$?; rm -f -- " +
+                             shell_quote(staged) + "; exit $rc",
                          {}, options_.command_timeout);
     if (!r) return std::unexpected(r.error());
     if (sudo_refused(*r)) return fail(ErrorKind::Auth, sudo_refused_message(user(), describe(host_)));
-    if (r->exit_status != 0) return fail(ErrorKind::Remote, describe(host_) + ": cannot install " + dest + ": " + r->err);
+    if (r->exit_status != 0)
+      return fail(ErrorKind::Remote, describe(host_) + ": cannot install " + dest + ": " + r->err);
   } else {
     const auto slash = dest.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : dest.substr(0, slash);
@@ -195,25 +223,30 @@ Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
       return std::unexpected(std::move(e));
     };
     if (sftp_chmod(sftp_, tmp.c_str(), static_cast<mode_t>(request.mode)) != SSH_OK) {
-      return cleanup(ssh_error(ErrorKind::Remote, "cannot chmod " + tmp));
+      return cleanup(
+          Error{ErrorKind::Remote, describe(host_) + ": cannot chmod " + tmp + ": " + sftp_status(sftp_)});
     }
     // libssh 0.10 has no call for OpenSSH's posix-rename extension, and plain SFTP rename refuses to replace
     // an existing file. So: a new file is renamed over SFTP; an existing one is replaced by `mv -f -T`
     // (rename(2), atomic), in the same exec as the chown when there is one.
     std::string finish;
     if (!request.owner.empty()) finish = "chown -- " + shell_quote(request.owner) + " " + shell_quote(tmp);
-    if (state.exists) finish += (finish.empty() ? "" : " && ") + std::string("mv -f -T -- ") + shell_quote(tmp) + " " + q;
+    if (state.exists)
+      finish += (finish.empty() ? "" : " && ") + std::string("mv -f -T -- ") + shell_quote(tmp) + " " + q;
     if (!finish.empty()) {
       auto r = run(exec_request(finish, request.privilege));
       if (!r) return cleanup(r.error());
-      if (r->exit_status != 0) return cleanup(Error{ErrorKind::Remote, describe(host_) + ": " + finish + ": " + r->err});
+      if (r->exit_status != 0)
+        return cleanup(Error{ErrorKind::Remote, describe(host_) + ": " + finish + ": " + r->err});
     }
     if (!state.exists && sftp_rename(sftp_, tmp.c_str(), dest.c_str()) != SSH_OK) {
-      return cleanup(ssh_error(ErrorKind::Remote, "cannot rename " + tmp + " to " + dest));
+      return cleanup(Error{ErrorKind::Remote, describe(host_) + ": cannot rename " + tmp + " to " + dest +
+                                                  ": " + sftp_status(sftp_)});
     }
   }
   ++stats_.uploads;
-  run_log()->info("{}: uploaded {} -> {} ({} bytes, mode {})", describe(host_), request.local.string(), dest, size, mode);
+  run_log()->info("{}: uploaded {} -> {} ({} bytes, mode {})", describe(host_), request.local.string(), dest,
+                  size, mode);
   return UploadOutcome::Uploaded;
 }
 
@@ -221,7 +254,9 @@ Result<std::string> SshConnection::sftp_read_file(const std::string& remote_path
   auto sftp = ensure_sftp();
   if (!sftp) return std::unexpected(sftp.error());
   sftp_file file = sftp_open(*sftp, remote_path.c_str(), O_RDONLY, 0);
-  if (!file) return std::unexpected(ssh_error(ErrorKind::Remote, "cannot open " + remote_path));
+  if (!file)
+    return fail(ErrorKind::Remote,
+                describe(host_) + ": cannot open " + remote_path + ": " + sftp_status(*sftp));
   std::string out;
   std::vector<char> buf(kChunk);
   for (;;) {
@@ -242,7 +277,8 @@ Result<std::string> SshConnection::read_file(const std::string& remote_path) {
   // Files the engine reads are mostly root's: go through sudo (stdout is the file, byte for byte).
   auto r = run(exec_request("cat -- " + shell_quote(remote_path), Privilege::Root));
   if (!r) return std::unexpected(r.error());
-  if (r->exit_status != 0) return fail(ErrorKind::Remote, describe(host_) + ": cannot read " + remote_path + ": " + r->err);
+  if (r->exit_status != 0)
+    return fail(ErrorKind::Remote, describe(host_) + ": cannot read " + remote_path + ": " + r->err);
   return std::move(r->out);
 }
 

@@ -34,14 +34,16 @@ void write_file(const fs::path& p, const std::string& text, fs::perms perms) {
 }
 
 void must(const ProcessResult& r, const std::string& what) {
-  if (r.exit_status != 0) throw std::runtime_error(what + " failed (" + std::to_string(r.exit_status) + "): " + r.err);
+  if (r.exit_status != 0)
+    throw std::runtime_error(what + " failed (" + std::to_string(r.exit_status) + "): " + r.err);
 }
 
 void keygen(const fs::path& path) {
   std::error_code ec;
   fs::remove(path, ec);
   fs::remove(path.string() + ".pub", ec);
-  must(run_process({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kbz-test", "-f", path.string()}),
+  must(run_process(
+           {"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kbz-test", "-f", path.string()}),
        "ssh-keygen " + path.string());
 }
 
@@ -52,7 +54,8 @@ void keygen_all(const std::vector<fs::path>& paths) {
   std::vector<pid_t> pids;
   for (const auto& path : paths) {
     const std::string p = path.string();
-    const char* argv[] = {"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kbz-test", "-f", p.c_str(), nullptr};
+    const char* argv[] = {
+        "/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kbz-test", "-f", p.c_str(), nullptr};
     pid_t pid = -1;
     if (posix_spawn(&pid, argv[0], nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
       throw std::runtime_error("cannot start ssh-keygen");
@@ -293,10 +296,11 @@ ConnectOptions SshdFleet::connect_options() const {
 std::filesystem::path SshdFleet::write_servers_tsv(const std::string& user) const {
   const fs::path path = dir_ / "servers.tsv";
   std::ofstream out(path, std::ios::trunc);
-  out << "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_STACK\tCORE\tNOTES\n";
+  out << "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_"
+         "STACK\tCORE\tNOTES\n";
   for (size_t i = 0; i < size(); ++i) {
-    out << "prod\t" << address(i) << '\t' << hostname(i) << '\t' << address(i) << '\t' << hostname(i) << ".test\t"
-        << user << "\ttest-pool\ttest\tnode\tnone\tno\tsshd fixture host " << (i + 1) << '\n';
+    out << "prod\t" << address(i) << '\t' << hostname(i) << '\t' << address(i) << '\t' << hostname(i)
+        << ".test\t" << user << "\ttest-pool\ttest\tnode\tnone\tno\tsshd fixture host " << (i + 1) << '\n';
   }
   return path;
 }

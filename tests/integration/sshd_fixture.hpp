@@ -40,7 +40,7 @@ class SshdFleet {
   SshdFleet& operator=(const SshdFleet&) = delete;
 
   size_t size() const { return daemons_.size(); }
-  const std::filesystem::path& dir() const { return dir_; }         // 0755 temp dir, removed at teardown
+  const std::filesystem::path& dir() const { return dir_; }  // 0755 temp dir, removed at teardown
   std::filesystem::path client_key() const { return dir_ / "client_key"; }
   std::filesystem::path known_hosts() const { return dir_ / "known_hosts"; }  // every daemon's current key
   std::string address(size_t i) const;

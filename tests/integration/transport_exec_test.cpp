@@ -81,6 +81,21 @@ TEST_F(TransportExec, StdinIsDeliveredThenClosed) {
   auto res2 = (*conn)->run(echo);
   ASSERT_TRUE(res2);
   EXPECT_EQ(res2->out, "line one\nline two\n");
+  // A command that exits without reading its stdin is a result, not a transport error.
+  // (The write must not wait for a window the command never reopens: that wait would last the whole
+  // session timeout, 30 s here.)
+  auto options = fleet_->connect_options();
+  options.connect_timeout = Millis(30000);
+  SessionPool slow_pool(options);
+  auto slow = slow_pool.connect(fleet_->host(0));
+  ASSERT_TRUE(slow) << slow.error().message;
+  auto ignore = req("exit 4");
+  ignore.stdin_data = std::string(8 << 20, 'y');
+  const auto t0 = std::chrono::steady_clock::now();
+  auto res3 = (*slow)->run(ignore);
+  ASSERT_TRUE(res3) << res3.error().message;
+  EXPECT_EQ(res3->exit_status, 4);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
 }
 
 TEST_F(TransportExec, TimeoutIsReportedAndSessionStaysUsable) {
@@ -124,7 +139,8 @@ TEST_F(TransportExec, MissingSudoRightIsAClearError) {
   auto r = (*conn)->run(req("true", Privilege::Root));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::Auth);
-  EXPECT_NE(r.error().message.find("user kbznosudo has no passwordless sudo on kbz-test-02"), std::string::npos)
+  EXPECT_NE(r.error().message.find("user kbznosudo has no passwordless sudo on kbz-test-02"),
+            std::string::npos)
       << r.error().message;
   // A command that merely fails with status 1 is not mistaken for a sudo refusal.
   auto ordinary = (*conn)->run(req("echo nope >&2; exit 1", Privilege::AsUser));
@@ -135,9 +151,10 @@ TEST_F(TransportExec, MissingSudoRightIsAClearError) {
 TEST_F(TransportExec, AuthFailureNamesUserAndKeys) {
   auto options = fleet_->connect_options();
   const auto other_key = fleet_->dir() / "not_authorized";
-  ASSERT_EQ(test::run_process({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key.string()})
-                .exit_status,
-            0);
+  ASSERT_EQ(
+      test::run_process({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key.string()})
+          .exit_status,
+      0);
   options.identities = {other_key};
   SessionPool pool(options);
   auto conn = pool.connect(fleet_->host(0));

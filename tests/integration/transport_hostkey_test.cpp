@@ -97,7 +97,8 @@ TEST_F(TransportHostKey, HashedEntriesAreHonoured) {
 
 TEST_F(TransportHostKey, ChangedKeyIsRefusedEvenWithAcceptNew) {
   const auto snapshot = fleet_->dir() / "before_change";
-  std::filesystem::copy_file(fleet_->known_hosts(), snapshot, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(fleet_->known_hosts(), snapshot,
+                             std::filesystem::copy_options::overwrite_existing);
   fleet_->replace_host_key(0);
   auto options = fleet_->connect_options();
   options.known_hosts = snapshot;

@@ -28,7 +28,9 @@ class TransportUpload : public ::testing::Test {
     ASSERT_TRUE(c) << c.error().message;
     conn_ = *c;
     // The remote side is this machine: a root-owned folder kbztest cannot write, per test.
-    remote_dir_ = fleet_->dir() / ("root-only-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    remote_dir_ =
+        fleet_->dir() /
+        ("root-only-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::create_directories(remote_dir_);
     ::chmod(remote_dir_.c_str(), 0755);
   }
@@ -143,6 +145,15 @@ TEST_F(TransportUpload, BigFileIsStreamed) {
   auto again = conn_->upload(up);
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, UploadOutcome::Unchanged);
+}
+
+TEST_F(TransportUpload, UnwritableDestinationSaysWhy) {
+  UploadRequest up{local("d", "x\n"), (remote_dir_ / "denied.conf").string(), 0644, "", Privilege::AsUser};
+  auto r = conn_->upload(up);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::Remote);
+  EXPECT_NE(r.error().message.find("permission denied"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("kbz-test-01 ("), std::string::npos) << r.error().message;
 }
 
 TEST_F(TransportUpload, MissingLocalFileIsAnIoError) {

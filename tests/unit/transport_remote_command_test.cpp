@@ -31,13 +31,16 @@ TEST(TransportRemoteCommand, SudoOnlyForRootCommandsOfNonRootUsers) {
 TEST(TransportRemoteCommand, SudoRefusalIsRecognisedFromSudosOwnWords) {
   ExecResult no_rule{1, "", "sudo: a password is required\n", Millis(5)};
   EXPECT_TRUE(sudo_refused(no_rule));
-  ExecResult not_in_file{1, "", "kbznosudo is not in the sudoers file.  This incident will be reported.\n", Millis(5)};
+  ExecResult not_in_file{1, "", "kbznosudo is not in the sudoers file.  This incident will be reported.\n",
+                         Millis(5)};
   EXPECT_TRUE(sudo_refused(not_in_file));
   ExecResult command_failed{1, "", "grep: /etc/x: No such file or directory\n", Millis(5)};
   EXPECT_FALSE(sudo_refused(command_failed));
   ExecResult other_status{2, "", "sudo: a password is required\n", Millis(5)};
   EXPECT_FALSE(sudo_refused(other_status)) << "sudo exits 1 when it refuses";
-  EXPECT_EQ(sudo_refused_message("deploy", "redis-01 (10.0.0.10)").rfind("user deploy has no passwordless sudo on redis-01 (10.0.0.10)", 0), 0u);
+  EXPECT_EQ(sudo_refused_message("deploy", "redis-01 (10.0.0.10)")
+                .rfind("user deploy has no passwordless sudo on redis-01 (10.0.0.10)", 0),
+            0u);
 }
 
 TEST(TransportRemoteCommand, DescribeNamesHostAddressAndOddPort) {

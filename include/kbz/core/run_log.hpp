@@ -1,12 +1,12 @@
 // The per-run log: <workdir>/logs/<UTC timestamp>-<command>.log, one line per event, flushed on every line so
-// a crash or Ctrl-C still leaves a complete file. Every line goes through kbz::mask() in the sink itself, so no
-// caller can forget it.
+// a crash or Ctrl-C still leaves a complete file. Every line goes through kbz::mask() in the sink itself, so
+// no caller can forget it.
 #pragma once
+#include <spdlog/logger.h>
+
 #include <filesystem>
 #include <memory>
 #include <string_view>
-
-#include <spdlog/logger.h>
 
 #include "kbz/core/error.hpp"
 #include "kbz/inventory/inventory.hpp"
@@ -15,7 +15,8 @@
 namespace kbz {
 
 // Creates logs/ if needed and makes the file the process's run log. Returns its path.
-Result<std::filesystem::path> open_run_log(const std::filesystem::path& workdir, std::string_view command_name);
+Result<std::filesystem::path> open_run_log(const std::filesystem::path& workdir,
+                                           std::string_view command_name);
 
 // The run log; before open_run_log() (unit tests, library use) it discards everything.
 std::shared_ptr<spdlog::logger> run_log();
