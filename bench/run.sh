@@ -78,7 +78,8 @@ farm_probe
 for n in $(printf '%s\n' "$N" "${SCALE_NS[@]}" | sort -nu); do farm_inventory "$n" "$FARM/servers-$n.tsv"; done
 
 # --- the two tools, same key, same user, same strict known_hosts ---------------------------------------------
-# pdsh -R ssh runs `ssh -2 -a -x -l%u %h` per host (%u = pdsh's -l user) plus PDSH_SSH_ARGS_APPEND.
+# pdsh -R ssh runs, per host: ssh -oConnectTimeout=10 $PDSH_SSH_ARGS_APPEND -2 -a -x -l<pdsh -l user> HOST CMD
+# (seen in ps during a run).
 export PDSH_SSH_ARGS_APPEND="-i $KEY -o UserKnownHostsFile=$KH -o GlobalKnownHostsFile=/dev/null \
 -o StrictHostKeyChecking=yes -o BatchMode=yes"
 # Both build the command line in CMD (GNU time needs a real program, not a shell function).
