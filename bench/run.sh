@@ -149,7 +149,11 @@ BENCH_CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 BENCH_KERNEL=$(uname -srm)
 BENCH_SSH=$(ssh -V 2>&1)
 BENCH_PDSH=$(pdsh -V 2>&1 | head -n 1)
-BENCH_COMMIT=$(git -C "$REPO_DIR" describe --always --dirty 2>/dev/null || echo unknown)
+# The commit of the checkout the binary was built in (build/ sits inside it), not necessarily this one's.
+BENCH_COMMIT=-
+if want kbz; then
+  BENCH_COMMIT=$(git -C "$(dirname "$BIN")" describe --always --dirty 2>/dev/null || echo "unknown ($BIN)")
+fi
 BENCH_KBZ_VERSION=$(want kbz && "$BIN" --version 2>/dev/null || echo -)
 BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 export BENCH_NPROC BENCH_MEM BENCH_CPU BENCH_KERNEL BENCH_SSH BENCH_PDSH BENCH_COMMIT BENCH_KBZ_VERSION BENCH_DATE
