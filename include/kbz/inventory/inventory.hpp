@@ -57,3 +57,20 @@ Result<std::vector<Host>> select_hosts(const std::vector<Host>& hosts, std::stri
 bool host_matches(const Host& host, std::string_view term);
 
 }  // namespace kbz
+
+namespace kbz {
+
+// What every command needs before touching a host, in one call: load + validate the file, keep the
+// targets of options.env (orchestrator excluded), apply the --hosts selector (empty = all targets), and
+// check that each selected host has the address options.address asks for (IP_PUBLIQUE is optional in the
+// file and required only for hosts reached with --address public). Every problem comes back at once;
+// `hosts` holds what could be selected even when `errors` is not empty.
+struct TargetSet {
+  Inventory inventory;
+  std::vector<Host> hosts;
+  std::vector<Diagnostic> errors;
+  bool ok() const { return errors.empty(); }
+};
+TargetSet resolve_targets(const std::string& path, const TargetOptions& options, std::string_view selector);
+
+}  // namespace kbz

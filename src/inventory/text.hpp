@@ -1,0 +1,23 @@
+// Small text helpers shared by the inventory parser and its table: the file is free-form French UTF-8
+// (NOTES), so every width and cut is counted in characters, never bytes.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kbz::inventory_text {
+
+std::vector<std::string_view> split(std::string_view text, char sep);
+std::string_view trim_spaces(std::string_view text);  // ASCII spaces only: tabs are separators
+bool is_blank(std::string_view text);                  // spaces and tabs only
+
+bool valid_utf8(std::string_view text);
+std::string sanitize_utf8(std::string_view text);      // invalid bytes -> U+FFFD, so JSON output never throws
+
+bool valid_ipv4(std::string_view text);                // dotted quad, 0..255, no leading zeros
+bool valid_hostname(std::string_view text);            // letters, digits, '-', '.'; no leading '-' or '.'
+bool valid_user(std::string_view text);                // POSIX-ish login name
+bool valid_name(std::string_view text);                // ROLE/POOL/SUBROLE: letters, digits, '-', '_', '.' 
+
+}  // namespace kbz::inventory_text
