@@ -156,7 +156,8 @@ if want kbz; then
 fi
 BENCH_KBZ_VERSION=$(want kbz && "$BIN" --version 2>/dev/null || echo -)
 BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-export BENCH_NPROC BENCH_MEM BENCH_CPU BENCH_KERNEL BENCH_SSH BENCH_PDSH BENCH_COMMIT BENCH_KBZ_VERSION BENCH_DATE
+BENCH_PRIVATE_RUN=$( ((FARM_PRIVATE_RUN)) && echo yes || echo "no (unshare unavailable)")
+export BENCH_PRIVATE_RUN BENCH_NPROC BENCH_MEM BENCH_CPU BENCH_KERNEL BENCH_SSH BENCH_PDSH BENCH_COMMIT BENCH_KBZ_VERSION BENCH_DATE
 report=$(/usr/bin/python3 "$BENCH_DIR/lib/report.py" "$RAW")
 printf '%s\n' "$report"
 [[ -z $OUTPUT ]] || printf '%s\n' "$report" >"$OUTPUT"

@@ -30,7 +30,7 @@ def main():
         return 1
     execs = [int(h["transport"]["execs"]) for h in hosts]
     changed = sum(int(h.get("changed", 0)) for h in hosts)
-    failed = sum(int(h.get("failed", 0)) for h in hosts)
+    failed = sum(int(h.get("failed", 0)) + (1 if h.get("unreachable") else 0) for h in hosts)
     print(f"execs_max={max(execs)};execs_med={statistics.median(execs):g};"
           f"changed={changed};failed={failed};hosts={len(hosts)}")
     return 0

@@ -38,11 +38,33 @@ farm_client_key() {
   KEY="$FARM/client_ed25519"
 }
 
+# Every bench host is this same machine, but a real host has its own /run: the engine keeps its host lock
+# there (/run/kbz-install.lock), and a shared one would let bench hosts (and any other kbz-install test run on
+# this machine) see each other's locks. So each daemon gets a private mount namespace with a fresh /run tmpfs
+# (which also vanishes with the daemon: no stale lock survives a killed run). Without unshare, hosts share /run.
+FARM_PRIVATE_RUN=0
+farm_sshd() {
+  local dir=$1
+  if ((FARM_PRIVATE_RUN)); then
+    # shellcheck disable=SC2016 # $1 and $2 belong to the inner sh
+    unshare --mount --propagation private sh -c \
+      'mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && exec /usr/sbin/sshd -f "$1" -E "$2"' \
+      sh "$dir/sshd_config" "$dir/sshd.log"
+  else
+    /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+  fi
+}
+
 # One daemon per address; refuses to start over an address that already has a listener on port 22
 # (another test run, a real sshd): never share a farm by accident.
 farm_start() {
   local count=$1 i ip dir
   mkdir -p /run/sshd && chmod 0755 /run/sshd
+  if unshare --mount --propagation private sh -c 'mount -t tmpfs tmpfs /run' 2>/dev/null; then
+    FARM_PRIVATE_RUN=1
+  else
+    farm_log "WARNING: unshare --mount unavailable: all bench hosts share this machine's /run (and the engine's host lock)"
+  fi
   KH="$FARM/known_hosts"; : >"$KH"
   ! ss -Hltn 'src 0.0.0.0:22' | grep -q . || farm_die "an sshd listens on 0.0.0.0:22: it would take the farm's addresses"
   for ((i = 1; i <= count; i++)); do
@@ -71,7 +93,7 @@ MaxSessions 20
 Subsystem sftp internal-sftp
 LogLevel ERROR
 CONF
-    /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" || farm_die "sshd $ip did not start: $(cat "$dir/sshd.log")"
+    farm_sshd "$dir" || farm_die "sshd $ip did not start: $(cat "$dir/sshd.log" 2>/dev/null)"
     FARM_PIDS+=("$dir/sshd.pid")
     # known_hosts straight from the host key we just made: both tools check host keys strictly.
     printf '%s %s\n' "$ip" "$(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >>"$KH"

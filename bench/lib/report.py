@@ -90,6 +90,7 @@ def main():
         if key == "LOAD_BEFORE":
             value = f"{value} / {env('LOAD_AFTER')}"
         w(f"| {label} | {value} |")
+    w(f"| private /run per bench host (mount namespace) | {env('PRIVATE_RUN')} |")
     w(f"| parameters | N={n}, runs={env('RUNS')}, fan-out forks={env('FANOUT')} (both tools), "
       f"parallel forks={env('PAR_FORKS')}, tools={env('ONLY')} |")
     w("")
