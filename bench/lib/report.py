@@ -113,6 +113,9 @@ def main():
     r_rss = ratio(st["kbz"]["rss_mib"], st["pdsh"]["rss_mib"])
     w(f"| **kbz/pdsh** | {fmt_ratio(r_wall)} | {fmt_ratio(r_cpu)} | {fmt_ratio(r_rss)} | |")
     w("")
+    w("Peak RSS is that of the largest single process: kbz-install is one process; pdsh also runs one ssh "
+      "process of several MiB per host in flight at the same time, which this column does not add up.")
+    w("")
     w("| target | ratio kbz/pdsh | result |")
     w("|---|---|---|")
     w(f"| client CPU ≤ 1/20 of pdsh's (≤ 0.050) | {fmt_ratio(r_cpu)} | {verdict(r_cpu, 0.05)} |")
