@@ -16,12 +16,14 @@ usage: bench/run.sh [options]
   --bin PATH       kbz-install binary (default build/kbz-install)
   --fanout F       parallel connections for both tools' fan-out (pdsh -f, kbz --forks; default 64)
   --net A.B.C      address block of the daemons, A.B.C.1..max (default 127.0.1)
-  --output FILE    also write the markdown report to FILE (e.g. bench/RESULTS.md)
+  --output FILE    also write the markdown report to FILE (e.g. bench/RESULTS.md) and the raw timings
+                   (one row per run) to FILE with .tsv instead of .md
+  --note TEXT      a line added to the report (where the binary came from, what else ran on the machine)
   --smoke          quick proof that everything runs: N=5, 1 run, scaling 2,5 (for CI, < 1 min)
 USAGE
 }
 
-N=50 RUNS=5 SCALING=10,50,100 ONLY=all BIN=build/kbz-install FANOUT=64 NET=127.0.1 OUTPUT="" SMOKE=0
+N=50 RUNS=5 SCALING=10,50,100 ONLY=all BIN=build/kbz-install FANOUT=64 NET=127.0.1 OUTPUT="" NOTE="" SMOKE=0
 while (($#)); do
   case $1 in
     --n) N=$2; shift ;;
@@ -32,6 +34,7 @@ while (($#)); do
     --fanout) FANOUT=$2; shift ;;
     --net) NET=$2; shift ;;
     --output) OUTPUT=$2; shift ;;
+    --note) NOTE=$2; shift ;;
     --smoke) SMOKE=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -157,9 +160,13 @@ fi
 BENCH_KBZ_VERSION=$(want kbz && "$BIN" --version 2>/dev/null || echo -)
 BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 BENCH_PRIVATE_RUN=$( ((FARM_PRIVATE_RUN)) && echo yes || echo "no (unshare unavailable)")
-export BENCH_PRIVATE_RUN BENCH_NPROC BENCH_MEM BENCH_CPU BENCH_KERNEL BENCH_SSH BENCH_PDSH BENCH_COMMIT BENCH_KBZ_VERSION BENCH_DATE
+BENCH_NOTE=$NOTE
+export BENCH_NOTE BENCH_PRIVATE_RUN BENCH_NPROC BENCH_MEM BENCH_CPU BENCH_KERNEL BENCH_SSH BENCH_PDSH BENCH_COMMIT BENCH_KBZ_VERSION BENCH_DATE
 report=$(/usr/bin/python3 "$BENCH_DIR/lib/report.py" "$RAW")
 printf '%s\n' "$report"
-[[ -z $OUTPUT ]] || printf '%s\n' "$report" >"$OUTPUT"
+if [[ -n $OUTPUT ]]; then
+  printf '%s\n' "$report" >"$OUTPUT"
+  { printf 'bench\tn\ttool\trep\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\textra\n'; cat "$RAW"; } >"${OUTPUT%.md}.tsv"
+fi
 # Exit 1 only when a tool failed to run (a missed time target is a result, not a failure).
 ! cut -f5 "$RAW" | grep -qv '^0$'

@@ -79,6 +79,9 @@ def main():
       "client CPU = user+sys of the tool's whole process tree (GNU time); peak RSS = largest single process of "
       "that tree. The sshd daemons run on the same machine, so wall times include their CPU.")
     w("")
+    if os.environ.get("BENCH_NOTE"):
+        w(f"Note: {env('NOTE')}")
+        w("")
     w("## Machine")
     w("")
     w("| | |")
