@@ -166,7 +166,7 @@ report=$(/usr/bin/python3 "$BENCH_DIR/lib/report.py" "$RAW")
 printf '%s\n' "$report"
 if [[ -n $OUTPUT ]]; then
   printf '%s\n' "$report" >"$OUTPUT"
-  { printf 'bench\tn\ttool\trep\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\textra\n'; cat "$RAW"; } >"${OUTPUT%.md}.tsv"
+  { printf 'bench\tn\ttool\trep\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\tserver_cpu_s\textra\n'; cat "$RAW"; } >"${OUTPUT%.md}.tsv"
 fi
 # Exit 1 only when a tool failed to run (a missed time target is a result, not a failure).
 ! cut -f5 "$RAW" | grep -qv '^0$'

@@ -133,6 +133,16 @@ farm_probe() {
     || farm_die "probe ssh $BENCH_USER@$NET.1 failed; see $FARM/hosts/1/sshd.log"
 }
 
+# CPU seconds the daemons have spent so far, their finished sessions included (a listener reaps each session,
+# whose processes reap theirs: cutime/cstime of the listeners add up all the server-side work: sshd, sudo, sh).
+farm_server_cpu() {
+  local pf pids=()
+  for pf in "${FARM_PIDS[@]}"; do [[ -s $pf ]] && pids+=("/proc/$(cat "$pf")/stat"); done
+  # After the ") " that closes the command name, fields 12-15 are utime stime cutime cstime (clock ticks).
+  cat "${pids[@]}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" \
+    '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { printf "%.2f", t / hz }'
+}
+
 # Kill exactly the daemons we started (by pid file), then remove what we created. Safe to call twice.
 farm_teardown() {
   local pf pid
