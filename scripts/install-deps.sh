@@ -9,7 +9,7 @@ SUDO=""
 BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
   libssh-dev libssl-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libkainjow-mustache-dev nlohmann-json3-dev libdtl-dev libgtest-dev libgmock-dev
-  clang libclang-rt-14-dev)
+  clang-16 libclang-rt-16-dev)
 # Test-time tools: a real OpenSSH server for integration tests, sudo for the non-root test user,
 # pdsh as the benchmark peer.
 TEST_PKGS=(openssh-server openssh-client sudo pdsh procps iproute2)

@@ -7,6 +7,7 @@
 //   networks that reuse addresses and names.
 // - a row with the wrong field count is reported and dropped (its fields cannot be trusted); any other bad
 //   row is reported and kept, so `kbz-install inventory` can still show it in the table.
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -29,6 +30,10 @@ constexpr std::array<std::string_view, 12> kColumns = {
     "POOL", "ROLE", "SUBROLE", "DOCKER_STACK", "CORE", "NOTES"};
 enum Col { ENV, IP_PUBLIQUE, HOSTNAME, IP_PRIVEE, FQDN, USER_SSH, POOL, ROLE, SUBROLE, DOCKER_STACK, CORE, NOTES };
 constexpr std::array<Col, 5> kRequired = {ENV, HOSTNAME, IP_PRIVEE, USER_SSH, ROLE};
+
+size_t column_index(std::string_view name) {
+  return static_cast<size_t>(std::find(kColumns.begin(), kColumns.end(), name) - kColumns.begin());
+}
 
 std::string header_text() {
   std::string s;
@@ -109,11 +114,14 @@ class Parser {
       return;
     }
 
+    const size_t first_error = result_.errors.size();
     std::array<std::string, 12> f;
     for (size_t c = 0; c < raw.size(); ++c) {
       const auto value = t::trim_spaces(raw[c]);
       if (!t::valid_utf8(value)) {
         error(lineno, std::string(kColumns[c]), "not valid UTF-8", "save the file as UTF-8");
+      } else if (t::has_control(value)) {
+        error(lineno, std::string(kColumns[c]), "contains a control character");
       }
       f[c] = t::sanitize_utf8(value);
     }
@@ -148,6 +156,10 @@ class Parser {
     }
     duplicate(first_hostname_, f[ENV], f[HOSTNAME], lineno, "HOSTNAME");
     duplicate(first_private_ip_, f[ENV], f[IP_PRIVEE], lineno, "IP_PRIVEE");
+
+    // This row's diagnostics in column order, whatever order the checks ran in.
+    std::stable_sort(result_.errors.begin() + static_cast<long>(first_error), result_.errors.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) { return column_index(a.column) < column_index(b.column); });
 
     Host h;
     h.env = f[ENV], h.public_ip = f[IP_PUBLIQUE], h.hostname = f[HOSTNAME], h.private_ip = f[IP_PRIVEE];

@@ -66,12 +66,21 @@ bool valid_utf8(std::string_view text) {
   return true;
 }
 
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+bool has_control(std::string_view text) {
+  for (const char c : text) {
+    if (is_control(c)) return true;
+  }
+  return false;
+}
+
 std::string sanitize_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const size_t n = utf8_sequence(text, i);
-    if (n == 0) {
+    if (n == 0 || (n == 1 && is_control(text[i]))) {
       out += "\xEF\xBF\xBD";
       ++i;
     } else {

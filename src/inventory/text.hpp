@@ -13,7 +13,10 @@ std::string_view trim_spaces(std::string_view text);  // ASCII spaces only: tabs
 bool is_blank(std::string_view text);                  // spaces and tabs only
 
 bool valid_utf8(std::string_view text);
-std::string sanitize_utf8(std::string_view text);      // invalid bytes -> U+FFFD, so JSON output never throws
+bool has_control(std::string_view text);               // C0 controls or DEL: terminal escapes, stray CR
+// Invalid UTF-8 bytes and control characters -> U+FFFD, so JSON output never throws and a table printed on a
+// terminal cannot carry escape sequences.
+std::string sanitize_utf8(std::string_view text);
 
 bool valid_ipv4(std::string_view text);                // dotted quad, 0..255, no leading zeros
 bool valid_hostname(std::string_view text);            // letters, digits, '-', '.'; no leading '-' or '.'

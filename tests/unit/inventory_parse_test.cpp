@@ -140,17 +140,29 @@ TEST(InventoryErrors, AllErrorsAtOnceInFileOrder) {
       "prod\t1.2.3.4\tredis-01\t10.0.0.01\tf\troot\tp\tredis\ts\td\tyes\tn\n"
       "prod\t1.2.3.4\n";
   const auto parsed = parse_inventory(text, "x.tsv");
-  EXPECT_EQ(where(parsed.errors), (Where{{2, "USER_SSH"}, {2, "IP_PUBLIQUE"}, {2, "ROLE"},
-                                         {3, "IP_PRIVEE"}, {3, "HOSTNAME"}, {4, "HOSTNAME"}}));
+  // Within a row in column order, rows in file order.
+  EXPECT_EQ(where(parsed.errors), (Where{{2, "IP_PUBLIQUE"}, {2, "USER_SSH"}, {2, "ROLE"},
+                                         {3, "HOSTNAME"}, {3, "IP_PRIVEE"}, {4, "HOSTNAME"}}));
   // Rows with bad values are kept (shown in the table); the short row is dropped.
   EXPECT_EQ(parsed.inventory.rows.size(), 2u);
-  EXPECT_EQ(parsed.errors[4].format(), "x.tsv:3:HOSTNAME: duplicate HOSTNAME 'redis-01' (first on line 2)");
+  EXPECT_EQ(parsed.errors[3].format(), "x.tsv:3:HOSTNAME: duplicate HOSTNAME 'redis-01' (first on line 2)");
 }
 
 TEST(InventoryErrors, InvalidUtf8IsReplacedSoOutputStaysPrintable) {
   const auto parsed = load_inventory(inventory_fixture("bad_utf8.tsv"));
   ASSERT_EQ(parsed.inventory.rows.size(), 1u);
   EXPECT_EQ(parsed.inventory.rows[0].notes, "r\xEF\xBF\xBDplica");
+}
+
+TEST(InventoryErrors, ControlCharactersAreRefusedAndNeverReachTheTerminal) {
+  const std::string text =
+      "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_STACK\tCORE\tNOTES\n"
+      "prod\t1.2.3.4\tredis-01\t10.0.0.1\tf\troot\tp\tredis\ts\td\tyes\t\x1b[2Jgone\n";
+  const auto parsed = parse_inventory(text, "x.tsv");
+  EXPECT_EQ(where(parsed.errors), (Where{{2, "NOTES"}}));
+  EXPECT_EQ(parsed.errors[0].message, "contains a control character");
+  ASSERT_EQ(parsed.inventory.rows.size(), 1u);
+  EXPECT_EQ(parsed.inventory.rows[0].notes, "\xEF\xBF\xBD[2Jgone");
 }
 
 TEST(InventoryErrors, EmptyAndMissingFiles) {

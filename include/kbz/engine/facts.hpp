@@ -3,6 +3,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <vector>
 
 namespace kbz {
 
@@ -13,6 +14,8 @@ using Facts = std::map<std::string, std::string>;
 // arch, kernel, docker_version (or empty), hostname.
 std::string facts_script();
 Facts parse_facts(const std::string& output);
+// The names facts_script() prints (templates may reference them before the values are known).
+const std::vector<std::string>& fact_names();
 
 // `when:` conditions: "facts.NAME == VALUE", "facts.NAME != VALUE", "host.role == k8s"; empty = true.
 struct Host;

@@ -25,4 +25,8 @@ struct Settings {
 Result<Settings> load_settings(const std::string& path);  // missing file at the default path = defaults
 Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path);
 
+// --config given on the command line must exist; the default kbz.yaml may be absent (= defaults).
+enum class IfMissing { UseDefaults, Fail };
+Result<Settings> load_settings(const std::string& path, IfMissing if_missing);
+
 }  // namespace kbz

@@ -1,0 +1,41 @@
+// Generated secrets in <workdir>/credentials/<name>.env (KEY=VALUE lines). The directory is 0700 and every
+// file 0600: a credentials dir or file that group/others can read is refused, not silently fixed, because
+// the secrets in it must be considered leaked. Values are generated once and never overwritten, never
+// printed; every value read is registered with the global Masker so logs and reports show "***".
+#pragma once
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "kbz/core/error.hpp"
+#include "kbz/core/secret.hpp"
+
+namespace kbz::credentials {
+
+enum class Charset {
+  Alnum,  // A-Z a-z 0-9: safe unquoted in shells, URLs, YAML and .env files
+  Hex,    // 0-9 a-f
+};
+
+// <workdir>/credentials
+std::string dir_of(const std::string& workdir);
+
+// The value of KEY in <workdir>/credentials/<name>.env. When the file or the key is missing, generates
+// `length` characters from `charset` (OpenSSL RAND_bytes, no modulo bias), appends KEY=VALUE atomically
+// (temp file + rename, 0600), and returns it. An existing value is returned as it is, never replaced.
+// name: a-z 0-9 - _ ; key: A-Z 0-9 _ (not starting with a digit); length: 8..4096.
+// Safe against concurrent kbz-install runs (an flock on credentials/.lock).
+Result<Secret> ensure(const std::string& workdir, const std::string& name, const std::string& key,
+                      std::size_t length, Charset charset = Charset::Alnum);
+
+struct Store {
+  std::map<std::string, std::map<std::string, Secret>> files;  // file name (without .env) -> KEY -> value
+  std::map<std::string, Secret> keys;                          // KEY -> value across files (credentials.KEY)
+};
+
+// Reads every credentials/*.env and registers every value with the Masker. No credentials dir = empty store.
+// Errors (bad permissions, a line that is not KEY=VALUE, one KEY with two different values in two files)
+// are all reported, one per line, without ever quoting a value.
+Result<Store> load_all(const std::string& workdir);
+
+}  // namespace kbz::credentials

@@ -1,0 +1,55 @@
+// How one host is worked on (ARCHITECTURE.md, "How a host is worked on"): one exec takes the host lock,
+// gathers facts and runs every check; decisions are local; each change is one exec and is followed by one
+// exec re-running the remaining checks; handlers of changed steps run at the end; the lock is released.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "kbz/engine/module.hpp"
+#include "kbz/engine/results.hpp"
+#include "kbz/engine/templates.hpp"
+#include "kbz/transport/connection.hpp"
+
+namespace kbz {
+
+enum class RunMode { Plan, Apply };
+
+// The per-host lock: `mkdir` is atomic, and /run is emptied at boot so a crashed run cannot wedge a host
+// forever. The info file names the holder for the refusal message.
+struct HostLock {
+  std::string path = "/run/kbz-install.lock";
+  std::string run_id;
+  std::string installer;    // this machine's hostname
+  long pid = 0;
+  std::string started_utc;
+};
+std::string host_lock_prelude(const HostLock& lock);   // exits 73 when another run holds the lock
+std::string host_lock_release(const HostLock& lock);   // removes it only if this run holds it
+inline constexpr int kHostLockedExit = 73;
+
+// Progress callbacks; called from the host's worker thread.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void activity(const Host&, const std::string& /*label*/) {}  // "" = idle
+  virtual void step_finished(const Host&, const StepResult&) {}
+};
+
+struct HostJob {
+  const Module* module = nullptr;
+  TemplateContext context;        // host, settings, credentials, all_hosts; facts are gathered by the run
+  RunMode mode = RunMode::Apply;
+  std::string from_step;          // steps before it are skipped (validated by the caller)
+  HostLock lock;                  // taken in Apply only
+  // Opens a brand-new session for handlers with `reconnect: true` (SessionPool::reconnect).
+  std::function<Result<Connection*>()> reconnect;
+  RunObserver* observer = nullptr;
+};
+
+// Never throws; every problem ends up in the HostRun (error, unreachable, failed step).
+HostRun run_host(Connection& connection, const HostJob& job);
+
+// Step `hosts:` selector and `when:` for this host.
+bool step_applies(const Step& step, const Host& host, const Facts& facts);
+
+}  // namespace kbz

@@ -1,0 +1,92 @@
+// Facts are gathered by a POSIX sh snippet in the same exec as the checks (no extra round trip).
+#include "kbz/engine/facts.hpp"
+
+#include <fmt/format.h>
+
+#include <sstream>
+
+#include "kbz/inventory/inventory.hpp"
+
+namespace kbz {
+
+std::string facts_script() {
+  // Each probe must print exactly one line and never fail the batch: unknown values stay empty.
+  return R"SH(
+if [ -r /etc/os-release ]; then . /etc/os-release; fi
+echo "os_id=${ID:-}"
+echo "os_version_id=${VERSION_ID:-}"
+echo "os_codename=${VERSION_CODENAME:-}"
+if [ -e /lib/systemd/system/ssh.service ] || [ -e /usr/lib/systemd/system/ssh.service ]; then echo "ssh_unit=ssh"; else echo "ssh_unit=sshd"; fi
+if [ -L /etc/resolv.conf ] && readlink /etc/resolv.conf | grep -q systemd; then echo "resolver=resolved";
+elif [ -d /etc/resolvconf ] && [ -L /etc/resolv.conf ]; then echo "resolver=resolvconf";
+else echo "resolver=static"; fi
+if [ -d /run/systemd/system ]; then echo "init=systemd"; else echo "init=other"; fi
+set -- ${SSH_CONNECTION:-}
+echo "ssh_client_ip=${1:-}"
+echo "arch=$(uname -m)"
+echo "kernel=$(uname -r)"
+# Client version: no round trip to the daemon (which may be down or slow to answer).
+echo "docker_version=$(command -v docker >/dev/null 2>&1 && docker --version | sed -n 's/^Docker version \([^,]*\),.*/\1/p')"
+echo "hostname=$(hostname)"
+)SH";
+}
+
+const std::vector<std::string>& fact_names() {
+  static const std::vector<std::string> names = {"os_id", "os_version_id", "os_codename", "ssh_unit", "resolver",
+                                                 "init", "ssh_client_ip", "arch", "kernel", "docker_version",
+                                                 "hostname"};
+  return names;
+}
+
+Facts parse_facts(const std::string& output) {
+  Facts facts;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    facts[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return facts;
+}
+
+namespace {
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\"'");
+  const auto e = s.find_last_not_of(" \t\"'");
+  return b == std::string::npos ? std::string{} : s.substr(b, e - b + 1);
+}
+
+std::string host_field(const Host& h, const std::string& name) {
+  if (name == "hostname") return h.hostname;
+  if (name == "role") return h.role;
+  if (name == "subrole") return h.subrole;
+  if (name == "pool") return h.pool;
+  if (name == "private_ip") return h.private_ip;
+  if (name == "public_ip") return h.public_ip;
+  if (name == "fqdn") return h.fqdn;
+  if (name == "user") return h.user;
+  if (name == "env") return h.env;
+  return {};
+}
+}  // namespace
+
+bool evaluate_when(const std::string& condition, const Facts& facts, const Host& host) {
+  const std::string c = trim(condition);
+  if (c.empty()) return true;
+  const bool negate = c.find("!=") != std::string::npos;
+  const auto op = c.find(negate ? "!=" : "==");
+  if (op == std::string::npos) return false;  // the loader rejects malformed conditions; be safe anyway
+  const std::string lhs = trim(c.substr(0, op));
+  const std::string rhs = trim(c.substr(op + 2));
+  std::string value;
+  if (lhs.starts_with("facts.")) {
+    const auto it = facts.find(lhs.substr(6));
+    if (it != facts.end()) value = it->second;
+  } else if (lhs.starts_with("host.")) {
+    value = host_field(host, lhs.substr(5));
+  }
+  return negate ? value != rhs : value == rhs;
+}
+
+}  // namespace kbz

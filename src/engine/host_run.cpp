@@ -1,0 +1,336 @@
+#include <fmt/format.h>
+
+#include <set>
+#include <sstream>
+
+#include "kbz/core/interrupt.hpp"
+#include "kbz/core/secret.hpp"
+#include "kbz/engine/batch.hpp"
+#include "kbz/engine/diff.hpp"
+#include "kbz/engine/engine.hpp"
+#include "kbz/engine/steps.hpp"
+
+namespace kbz {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+Millis since(Clock::time_point t) { return std::chrono::duration_cast<Millis>(Clock::now() - t); }
+
+constexpr const char* kFactsItem = "__facts";
+
+// The last lines of a command's output: enough to say why without flooding the console.
+std::string tail_lines(const std::string& text, size_t n = 6) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) lines.push_back(l);
+  std::string out;
+  for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
+    out += (out.empty() ? "" : " | ") + lines[i];
+  return mask(out);
+}
+
+TransportStats operator-(const TransportStats& a, const TransportStats& b) {
+  return {a.execs - b.execs, a.bytes_sent - b.bytes_sent, a.bytes_received - b.bytes_received,
+          a.uploads - b.uploads, a.uploads_skipped - b.uploads_skipped};
+}
+TransportStats& operator+=(TransportStats& a, const TransportStats& b) {
+  a.execs += b.execs, a.bytes_sent += b.bytes_sent, a.bytes_received += b.bytes_received;
+  a.uploads += b.uploads, a.uploads_skipped += b.uploads_skipped;
+  return a;
+}
+
+StepResult result(std::string id, StepStatus status = StepStatus::Skipped, std::string message = {}) {
+  StepResult r;
+  r.step_id = std::move(id), r.status = status, r.message = std::move(message);
+  return r;
+}
+
+struct Checked {
+  int exit_status = -1;
+  std::string output;
+};
+
+class HostWorker {
+ public:
+  HostWorker(Connection& connection, const HostJob& job)
+      : conn_(&connection), job_(job), ctx_(job.context), base_(connection.stats()) {}
+
+  HostRun run();
+
+ private:
+  Result<void> gather(size_t first, bool take_lock);
+  void fetch_diffs(std::vector<std::pair<size_t, StepDecision>>& files);
+  void run_handlers(const std::set<std::string>& notified, bool host_failed);
+  void release_lock();
+  void finish(StepResult r) {
+    if (job_.observer) job_.observer->step_finished(run_.host, r);
+    results_.push_back(std::move(r));
+  }
+  void activity(const std::string& label) {
+    if (job_.observer) job_.observer->activity(run_.host, label);
+  }
+  Result<ExecResult> exec(ExecRequest req) { return conn_->run(req); }
+
+  Connection* conn_;
+  const HostJob& job_;
+  TemplateContext ctx_;
+  TransportStats base_, carried_;
+  HostRun run_;
+  std::vector<StepResult> results_;
+  std::map<std::string, Checked> checks_;
+  std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
+  bool lock_taken_ = false;
+};
+
+Result<void> HostWorker::gather(size_t first, bool take_lock) {
+  const auto& steps = job_.module->steps;
+  TemplateContext shell_ctx = ctx_;
+  shell_ctx.facts_as_shell_vars = true;
+  std::vector<BatchItem> items{{kFactsItem, kFactsPrintCommand}};
+  for (size_t i = first; i < steps.size(); ++i) {
+    auto check = render_check(steps[i], shell_ctx);
+    if (!check) {
+      check_errors_[steps[i].id] = check.error().message;
+      continue;
+    }
+    items.push_back({steps[i].id, *check});
+  }
+  const std::string prelude = (take_lock ? host_lock_prelude(job_.lock) : std::string{}) + facts_shell_prelude();
+  const std::string marker = new_batch_marker();
+  // The script travels on stdin: long, and never in argv.
+  auto res = exec({"sh -s", build_batch_script(items, marker, prelude), Privilege::Root, Millis{0}});
+  if (take_lock) lock_taken_ = !res || res->exit_status != kHostLockedExit;
+  if (!res) return std::unexpected(res.error());
+  const bool has_marker = res->out.find(marker) != std::string::npos;
+  if (!has_marker && res->exit_status == kHostLockedExit)
+    return fail(ErrorKind::Locked, tail_lines(res->out + "\n" + res->err, 8));
+  if (!has_marker)
+    return fail(ErrorKind::Remote, fmt::format("check batch failed (exit {}): {}", res->exit_status,
+                                               tail_lines(res->err.empty() ? res->out : res->err)));
+  auto parsed = parse_batch_output(res->out, marker, items);
+  if (!parsed) return std::unexpected(parsed.error());
+  for (const auto& o : *parsed) {
+    if (o.id == kFactsItem) ctx_.facts = parse_facts(o.output);
+    else checks_[o.id] = {o.exit_status, o.output};
+  }
+  return {};
+}
+
+void HostWorker::release_lock() {
+  if (!lock_taken_) return;
+  activity("lock release");
+  auto res = exec({host_lock_release(job_.lock), "", Privilege::Root, Millis{30000}});
+  if (!res || res->exit_status != 0) {
+    const std::string why = !res ? res.error().message : tail_lines(res->out + res->err);
+    run_.error += (run_.error.empty() ? "" : "; ") + mask(fmt::format("host lock {} not released: {}", job_.lock.path, why));
+  }
+  lock_taken_ = false;
+}
+
+void HostWorker::fetch_diffs(std::vector<std::pair<size_t, StepDecision>>& files) {
+  std::vector<BatchItem> items;
+  for (const auto& [i, d] : files)
+    if (d.remote_exists) items.push_back({fmt::format("f{}", i), "cat " + shell_quote(d.path)});
+  std::map<std::string, std::string> remote;
+  std::string fetch_error;
+  if (!items.empty()) {
+    activity("fetching files for diffs");
+    auto out = run_batch(*conn_, items);
+    if (out) {
+      for (const auto& o : *out) remote[o.id] = o.output;
+    } else {
+      fetch_error = out.error().message;
+    }
+  }
+  for (auto& [i, d] : files) {
+    auto& r = *std::find_if(results_.begin(), results_.end(),
+                            [&](const StepResult& s) { return s.step_id == job_.module->steps[i].id; });
+    if (!d.remote_exists) r.diff = unified_diff("", d.rendered, d.path, false);
+    else if (remote.contains(fmt::format("f{}", i))) r.diff = unified_diff(remote[fmt::format("f{}", i)], d.rendered, d.path);
+    else r.diff = mask(fmt::format("(remote {} could not be read for a diff: {})\n", d.path, fetch_error));
+  }
+}
+
+void HostWorker::run_handlers(const std::set<std::string>& notified, bool host_failed) {
+  for (const auto& h : job_.module->handlers) {
+    if (!notified.contains(h.id)) continue;
+    const auto start = Clock::now();
+    StepResult r = result("handler:" + h.id);
+    if (job_.mode == RunMode::Plan) {
+      r.status = StepStatus::WouldChange;
+      r.message = "would run (a notifying step would change)";
+      finish(std::move(r));
+      continue;
+    }
+    if (host_failed || interrupted()) {
+      r.message = interrupted() ? "interrupted" : "not run: an earlier step failed";
+      finish(std::move(r));
+      continue;
+    }
+    activity("handler " + h.id);
+    auto run_one = [&](const std::string& text, const char* what) -> std::string {  // "" = success
+      auto cmd = render_command(text, ctx_, fmt::format("handler '{}' {}", h.id, what));
+      if (!cmd) return cmd.error().message;
+      auto res = exec({*cmd, "", Privilege::Root, Millis{0}});
+      if (!res) return res.error().message;
+      if (res->exit_status != 0)
+        return fmt::format("{} exited {}: {}", what, res->exit_status, tail_lines(res->out + "\n" + res->err));
+      return {};
+    };
+    std::string why;
+    if (!h.validate.empty()) why = run_one(h.validate, "validate");
+    if (why.empty()) why = run_one(h.command, "command");
+    if (why.empty() && h.reconnect) {
+      if (!job_.reconnect) {
+        why = "reconnect requested but this runner cannot open a new session";
+      } else {
+        carried_ += conn_->stats() - base_;  // the pool closes the old session
+        auto fresh = job_.reconnect();
+        if (!fresh) {
+          why = "a NEW SSH session was refused after this handler (access may be lost): " + fresh.error().message;
+        } else {
+          conn_ = *fresh;
+          base_ = conn_->stats();
+          auto probe = exec({"true", "", Privilege::Root, Millis{30000}});
+          if (!probe || probe->exit_status != 0)
+            why = "a new SSH session opened but cannot run commands (sudo?) after this handler";
+        }
+      }
+    }
+    r.duration = since(start);
+    r.status = why.empty() ? StepStatus::Changed : StepStatus::Failed;
+    r.message = mask(why.empty() ? (h.reconnect ? "ran; a new SSH session still gets in" : "ran") : why);
+    finish(std::move(r));
+    if (!why.empty()) host_failed = true;
+  }
+}
+
+HostRun HostWorker::run() {
+  const auto start = Clock::now();
+  run_.host = ctx_.host;
+  const auto& steps = job_.module->steps;
+  size_t first = 0;
+  if (!job_.from_step.empty())
+    for (size_t i = 0; i < steps.size(); ++i)
+      if (steps[i].id == job_.from_step) first = i;
+  for (size_t i = 0; i < first; ++i)
+    finish(result(steps[i].id, StepStatus::Skipped, "before --from-step " + job_.from_step));
+
+  activity("checks");
+  const bool apply = job_.mode == RunMode::Apply;
+  if (auto ok = gather(first, apply); !ok) {
+    const auto kind = ok.error().kind;
+    run_.unreachable = kind == ErrorKind::Connect || kind == ErrorKind::Auth || kind == ErrorKind::HostKey;
+    run_.error = mask(ok.error().message);
+    if (kind == ErrorKind::Locked) run_.error = "host lock held by another run: " + run_.error;
+    for (size_t i = first; i < steps.size(); ++i)
+      finish(result(steps[i].id, StepStatus::Skipped, "not checked: " + run_.error));
+    release_lock();
+  } else {
+    bool failed = false;
+    std::set<std::string> notified;
+    std::vector<std::pair<size_t, StepDecision>> diffs;
+    for (size_t i = first; i < steps.size(); ++i) {
+      const Step& step = steps[i];
+      const auto t0 = Clock::now();
+      StepResult r = result(step.id);
+      if (failed) {
+        r.message = "an earlier step failed";
+      } else if (interrupted()) {
+        r.message = "interrupted";
+      } else if (!step_applies(step, ctx_.host, ctx_.facts)) {
+        r.message = step.when.empty() ? "not for this host" : "when: " + step.when + " is false";
+      } else if (check_errors_.contains(step.id)) {
+        r.status = StepStatus::Failed, r.message = mask(check_errors_[step.id]);
+      } else if (!checks_.contains(step.id)) {
+        r.status = StepStatus::Failed, r.message = "no check result";
+      } else {
+        const auto& c = checks_[step.id];
+        auto d = decide(step, step_source(*job_.module, step), c.exit_status, c.output, ctx_);
+        if (!d) {
+          r.status = StepStatus::Failed, r.message = mask(d.error().message);
+        } else if (!d->change) {
+          r.status = StepStatus::Ok;
+        } else if (!apply) {
+          r.status = StepStatus::WouldChange, r.message = mask(d->message);
+          for (const auto& n : step.notify) notified.insert(n);
+          if (step.kind == StepKind::File) diffs.emplace_back(i, *d);
+        } else {
+          activity(step.id);
+          auto res = exec(d->apply);
+          if (!res) {
+            r.status = StepStatus::Failed, r.message = mask(res.error().message);
+          } else if (res->exit_status != 0) {
+            r.status = StepStatus::Failed;
+            r.message = fmt::format("exit {}: {}", res->exit_status, tail_lines(res->out + "\n" + res->err));
+          } else {
+            const bool waited = step.kind == StepKind::Wait;
+            r.status = waited ? StepStatus::Ok : StepStatus::Changed;
+            r.message = waited ? fmt::format("ready after {} s", since(t0).count() / 1000) : mask(d->message);
+            if (!waited)
+              for (const auto& n : step.notify) notified.insert(n);
+            // An apply can change what later checks see: re-run them (one exec) before deciding again.
+            if (i + 1 < steps.size()) {
+              activity("re-checks");
+              if (auto again = gather(i + 1, false); !again) {
+                run_.error = mask("re-check after " + step.id + " failed: " + again.error().message);
+                failed = true;
+              }
+            }
+          }
+        }
+      }
+      if (r.status == StepStatus::Failed) failed = true;
+      r.duration = since(t0);
+      finish(std::move(r));
+    }
+    if (!diffs.empty()) fetch_diffs(diffs);
+    run_handlers(notified, failed);
+    release_lock();
+  }
+  activity("");
+  run_.steps = std::move(results_);
+  run_.stats = carried_;
+  run_.stats += conn_->stats() - base_;
+  run_.duration = since(start);
+  return std::move(run_);
+}
+
+}  // namespace
+
+std::string host_lock_prelude(const HostLock& lock) {
+  return fmt::format(
+      "kbz_lock={0}\n"
+      "if mkdir \"$kbz_lock\" 2>/dev/null; then\n"
+      "  printf 'installer=%s\\npid=%s\\nrun_id=%s\\nstarted=%s\\n' {1} {2} {3} {4} > \"$kbz_lock/info\"\n"
+      "elif grep -qx {5} \"$kbz_lock/info\" 2>/dev/null; then :\n"
+      "else\n"
+      "  echo \"held by: $(tr '\\n' ' ' < \"$kbz_lock/info\" 2>/dev/null)(if no run is active: rm -r $kbz_lock)\"\n"
+      "  exit {6}\n"
+      "fi\n",
+      shell_quote(lock.path), shell_quote(lock.installer), lock.pid, shell_quote(lock.run_id),
+      shell_quote(lock.started_utc), shell_quote("run_id=" + lock.run_id), kHostLockedExit);
+}
+
+std::string host_lock_release(const HostLock& lock) {
+  return fmt::format("kbz_lock={}; if grep -qx {} \"$kbz_lock/info\" 2>/dev/null; then rm -rf \"$kbz_lock\"; fi",
+                     shell_quote(lock.path), shell_quote("run_id=" + lock.run_id));
+}
+
+bool step_applies(const Step& step, const Host& host, const Facts& facts) {
+  if (!step.hosts.empty()) {
+    bool any = false;
+    std::istringstream terms(step.hosts);
+    for (std::string term; std::getline(terms, term, ',');) {
+      const auto b = term.find_first_not_of(' '), e = term.find_last_not_of(' ');
+      if (b != std::string::npos && host_matches(host, term.substr(b, e - b + 1))) any = true;
+    }
+    if (!any) return false;
+  }
+  return evaluate_when(step.when, facts, host);
+}
+
+HostRun run_host(Connection& connection, const HostJob& job) { return HostWorker(connection, job).run(); }
+
+}  // namespace kbz

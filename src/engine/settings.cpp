@@ -1,0 +1,376 @@
+// kbz.yaml -> Settings. Strict on purpose: an unknown or misspelt key is an error (a typo must not silently
+// fall back to a default on 50 servers), and every problem is reported at once as FILE:LINE:COL: message.
+// Defaults live in the Settings struct (include/kbz/engine/settings.hpp) and are documented in
+// docs/SETTINGS.md; keep the three in step.
+#include "kbz/engine/settings.hpp"
+
+#include <arpa/inet.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace kbz {
+namespace {
+
+// ---- syntax checks ------------------------------------------------------------------------------------
+
+// IPv4 or IPv6 address bytes, or nullopt. inet_pton rejects "010.0.0.1"-style octets.
+std::optional<std::vector<unsigned char>> parse_ip(const std::string& text, bool allow_v6) {
+  std::array<unsigned char, 16> buf{};
+  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1) return std::vector<unsigned char>(buf.begin(), buf.begin() + 4);
+  if (allow_v6 && inet_pton(AF_INET6, text.c_str(), buf.data()) == 1) {
+    return std::vector<unsigned char>(buf.begin(), buf.end());
+  }
+  return std::nullopt;
+}
+
+// "" when `text` is a CIDR (address/prefix, no host bits set), else why not.
+std::string cidr_problem(const std::string& text, bool allow_v6) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return "'" + text + "' is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.0/16)";
+  const auto bytes = parse_ip(text.substr(0, slash), allow_v6);
+  if (!bytes) return "'" + text + "' is not a CIDR: '" + text.substr(0, slash) + "' is not an IP address";
+  const std::string prefix_text = text.substr(slash + 1);
+  const int max = static_cast<int>(bytes->size() * 8);
+  int prefix = -1;
+  if (!prefix_text.empty() && prefix_text.size() <= 3 &&
+      std::all_of(prefix_text.begin(), prefix_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    prefix = std::stoi(prefix_text);
+  }
+  if (prefix < 0 || prefix > max) {
+    return "'" + text + "' is not a CIDR: prefix must be 0.." + std::to_string(max);
+  }
+  for (int bit = prefix; bit < max; ++bit) {
+    if ((*bytes)[bit / 8] & (0x80 >> (bit % 8))) {
+      // 10.0.0.5/16 is a typo for either a network or one host: refuse rather than guess which.
+      return "'" + text + "' has host bits set after /" + prefix_text + " (a network starts at its first address)";
+    }
+  }
+  return "";
+}
+
+bool is_debian_version(const std::string& v) {
+  // Goes into `apt-get install docker-ce=VERSION`: only the characters Debian versions use, nothing a shell
+  // would interpret.
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '+' ||
+           c == '~' || c == ':' || c == '-';
+  });
+}
+
+bool is_timezone(const std::string& tz) {
+  if (tz.empty() || tz.front() == '/' || tz.find("..") != std::string::npos) return false;
+  return std::all_of(tz.begin(), tz.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '/' || c == '_' ||
+           c == '+' || c == '-';
+  });
+}
+
+bool is_image_name(const std::string& n) {
+  return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '_' || c == '-';
+  });
+}
+
+// "" when `ref` is pinned: NAME:TAG (tag not "latest") or NAME@sha256:<64 hex> (optionally with a tag).
+std::string image_ref_problem(const std::string& ref) {
+  const bool chars_ok = !ref.empty() && std::all_of(ref.begin(), ref.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' ||
+           c == '-' || c == '/' || c == ':' || c == '@';
+  });
+  if (!chars_ok) return "'" + ref + "' is not an image reference";
+  std::string name = ref;
+  if (const auto at = ref.find('@'); at != std::string::npos) {
+    const std::string digest = ref.substr(at + 1);
+    const bool hex = digest.size() == 7 + 64 && digest.starts_with("sha256:") &&
+                     std::all_of(digest.begin() + 7, digest.end(),
+                                 [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    if (!hex) return "'" + ref + "' has a malformed digest (expected @sha256:<64 hex digits>)";
+    return "";  // a digest pins the image whatever the tag says
+  }
+  const auto slash = name.rfind('/');
+  const auto colon = name.rfind(':');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) {
+    return "'" + ref + "' is not pinned: add a version tag (name:1.2.3) or a digest (name@sha256:...)";
+  }
+  const std::string tag = name.substr(colon + 1);
+  if (tag.empty()) return "'" + ref + "' has an empty tag";
+  std::string lower = tag;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
+  if (lower == "latest") return "'" + ref + "' uses ':latest', which changes under you: pin a version tag or a digest";
+  return "";
+}
+
+// Messages quote what the user wrote: control characters (a NUL or newline inside a key, terminal escapes)
+// are shown as \xNN so one error stays one line and cannot drive the terminal.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+
+// ---- the reader ---------------------------------------------------------------------------------------
+
+struct Entry {
+  std::string name;
+  YAML::Node value;
+  YAML::Mark key_mark;
+  // Where to point at: an empty value has no position of its own worth showing, its key has.
+  YAML::Mark mark() const { return value.IsNull() ? key_mark : value.Mark(); }
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  void error(const YAML::Mark& mark, const std::string& message) {
+    std::string where = path_;
+    if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    errors_.push_back({mark.is_null() ? -1 : mark.pos, where + ": " + printable(message)});
+  }
+  // In file order, whatever order the checks ran in.
+  std::vector<std::string> errors() const {
+    auto sorted = errors_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (auto& e : sorted) out.push_back(std::move(e.second));
+    return out;
+  }
+
+  // Map entries, after checking that node is a map, its keys are known and not repeated. `where` names the
+  // map in messages ("" = top level).
+  std::vector<Entry> entries(const YAML::Node& node, const std::string& where,
+                             const std::vector<std::string>& known) {
+    std::vector<Entry> out;
+    if (node.IsNull()) return out;
+    if (!node.IsMap()) {
+      error(node.Mark(), (where.empty() ? std::string("the file") : "'" + where + "'") + " must be a mapping of keys");
+      return out;
+    }
+    std::map<std::string, int> seen;
+    for (const auto& kv : node) {
+      const YAML::Node key = kv.first;
+      if (!key.IsScalar()) {
+        error(key.Mark(), "a key must be a plain word");
+        continue;
+      }
+      const std::string name = key.Scalar();
+      const std::string full = where.empty() ? name : where + "." + name;
+      if (const auto [it, fresh] = seen.emplace(name, key.Mark().line + 1); !fresh) {
+        error(key.Mark(), "duplicate key '" + full + "' (first on line " + std::to_string(it->second) + ")");
+        continue;
+      }
+      if (!known.empty() && std::find(known.begin(), known.end(), name) == known.end()) {
+        error(key.Mark(), "unknown key '" + full + "' (known: " + join(known, ", ") + ")");
+        continue;
+      }
+      out.push_back(Entry{name, kv.second, key.Mark()});
+    }
+    return out;
+  }
+
+  std::optional<std::string> scalar(const Entry& e, const std::string& key) {
+    if (e.value.IsScalar()) return e.value.Scalar();
+    error(e.mark(), "'" + key + "' must be a single value" + (e.value.IsNull() ? ", found nothing" : ""));
+    return std::nullopt;
+  }
+
+  // A list of scalars; an empty value means an empty list.
+  std::optional<std::vector<std::pair<std::string, YAML::Mark>>> list(const Entry& e, const std::string& key) {
+    std::vector<std::pair<std::string, YAML::Mark>> out;
+    if (e.value.IsNull()) return out;
+    if (!e.value.IsSequence()) {
+      error(e.mark(), "'" + key + "' must be a list, e.g. [a, b]");
+      return std::nullopt;
+    }
+    for (const auto& item : e.value) {
+      if (!item.IsScalar()) {
+        error(item.Mark(), "each item of '" + key + "' must be a single value");
+        return std::nullopt;
+      }
+      out.emplace_back(item.Scalar(), item.Mark());
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::pair<int, std::string>> errors_;  // (byte position, message)
+};
+
+void read_network(Reader& r, const YAML::Node& node, Settings& s) {
+  for (const auto& e : r.entries(node, "network", {"private_cidr", "admin_cidrs"})) {
+    if (e.name == "private_cidr") {
+      if (auto v = r.scalar(e, "network.private_cidr")) {
+        if (auto why = cidr_problem(*v, false); !why.empty()) r.error(e.mark(), why);
+        else s.private_cidr = *v;
+      }
+    } else if (auto items = r.list(e, "network.admin_cidrs")) {
+      s.admin_cidrs.clear();
+      for (const auto& [item, mark] : *items) {
+        // A bare address means that one host: the usual case (install-01's public IP).
+        if (item.find('/') == std::string::npos) {
+          if (!parse_ip(item, true)) r.error(mark, "'" + item + "' is not an IP address or a CIDR");
+          else s.admin_cidrs.push_back(item + (item.find(':') == std::string::npos ? "/32" : "/128"));
+          continue;
+        }
+        const std::string& cidr = item;
+        if (auto why = cidr_problem(cidr, true); !why.empty()) r.error(mark, why);
+        else s.admin_cidrs.push_back(cidr);
+      }
+    }
+  }
+}
+
+void read_dns(Reader& r, const YAML::Node& node, Settings& s) {
+  for (const auto& e : r.entries(node, "dns", {"servers"})) {
+    if (auto items = r.list(e, "dns.servers")) {
+      if (items->empty()) {
+        r.error(e.mark(), "'dns.servers' needs at least one server");
+        continue;
+      }
+      s.dns_servers.clear();
+      for (const auto& [item, mark] : *items) {
+        if (!parse_ip(item, true)) r.error(mark, "'" + item + "' is not an IP address");
+        else s.dns_servers.push_back(item);
+      }
+    }
+  }
+}
+
+void read_docker(Reader& r, const YAML::Node& node, Settings& s) {
+  for (const auto& e : r.entries(node, "docker", {"source", "version"})) {
+    const auto v = r.scalar(e, "docker." + e.name);
+    if (!v) continue;
+    if (e.name == "source") {
+      if (*v != "docker-ce" && *v != "distribution") {
+        r.error(e.mark(), "'docker.source' is '" + *v + "', expected docker-ce or distribution");
+      } else {
+        s.docker_source = *v;
+      }
+    } else if (!is_debian_version(*v)) {
+      r.error(e.mark(), "'docker.version' '" + *v + "' is not a Debian package version");
+    } else {
+      s.docker_version = *v;
+    }
+  }
+}
+
+void read_images(Reader& r, const YAML::Node& node, Settings& s) {
+  for (const auto& e : r.entries(node, "images", {})) {
+    if (!is_image_name(e.name)) {
+      r.error(e.key_mark, "image name '" + e.name + "' must use a-z, 0-9, '-' and '_' (it becomes images." + e.name + ")");
+      continue;
+    }
+    const auto ref = r.scalar(e, "images." + e.name);
+    if (!ref) continue;
+    if (auto why = image_ref_problem(*ref); !why.empty()) r.error(e.mark(), "images." + e.name + ": " + why);
+    else s.images[e.name] = *ref;
+  }
+}
+
+void flatten(Settings& s) {
+  auto& raw = s.raw;
+  raw.clear();
+  const auto put_list = [&](const std::string& key, const std::vector<std::string>& items) {
+    raw[key] = join(items, " ");
+    for (size_t i = 0; i < items.size(); ++i) raw[key + "." + std::to_string(i)] = items[i];
+  };
+  raw["network.private_cidr"] = s.private_cidr;
+  put_list("network.admin_cidrs", s.admin_cidrs);
+  put_list("dns.servers", s.dns_servers);
+  raw["timezone"] = s.timezone;
+  raw["docker.source"] = s.docker_source;
+  raw["docker.version"] = s.docker_version;
+  for (const auto& [name, ref] : s.images) raw["images." + name] = ref;
+  raw["image_bundle_dir"] = s.image_bundle_dir;
+}
+
+}  // namespace
+
+Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path) {
+  Settings s;
+  s.path = path;
+  Reader r(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    r.error(e.mark, "YAML syntax: " + e.msg);
+    return fail(ErrorKind::Input, r.errors().front());
+  }
+
+  const std::vector<std::string> known = {"network", "dns", "timezone", "docker", "images", "image_bundle_dir"};
+  for (const auto& e : r.entries(root, "", known)) {
+    if (e.name == "network") {
+      read_network(r, e.value, s);
+    } else if (e.name == "dns") {
+      read_dns(r, e.value, s);
+    } else if (e.name == "docker") {
+      read_docker(r, e.value, s);
+    } else if (e.name == "images") {
+      read_images(r, e.value, s);
+    } else if (e.name == "timezone") {
+      if (auto v = r.scalar(e, "timezone")) {
+        if (!is_timezone(*v)) r.error(e.mark(), "'" + *v + "' is not a time zone name (e.g. Europe/Paris)");
+        else s.timezone = *v;
+      }
+    } else if (e.name == "image_bundle_dir") {
+      if (auto v = r.scalar(e, "image_bundle_dir")) s.image_bundle_dir = *v;
+    }
+  }
+  if (!r.errors().empty()) return fail(ErrorKind::Input, join(r.errors(), "\n"));
+  flatten(s);
+  return s;
+}
+
+Result<Settings> load_settings(const std::string& path) { return load_settings(path, IfMissing::UseDefaults); }
+
+Result<Settings> load_settings(const std::string& path, IfMissing if_missing) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (if_missing == IfMissing::Fail) {
+      return fail(ErrorKind::Input, path + ": cannot read the settings file: No such file or directory");
+    }
+    Settings s;
+    flatten(s);
+    return s;  // path stays "": the defaults were used
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    return fail(ErrorKind::Input, path + ": cannot read the settings file: it is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorKind::Input, path + ": cannot read the settings file: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_settings(text.str(), path);
+}
+
+}  // namespace kbz

@@ -1,0 +1,164 @@
+#include "kbz/engine/templates.hpp"
+
+#include <fmt/format.h>
+
+#include <kainjow/mustache.hpp>
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include "kbz/core/secret.hpp"
+
+namespace kbz {
+namespace mu = kainjow::mustache;
+namespace {
+
+// settings.raw holds "a.b.c" -> value; mustache resolves dotted names by walking objects, so nest them.
+struct Tree {
+  std::string value;
+  std::map<std::string, Tree> kids;
+};
+
+// A key with both a value and children ("dns_servers" = "a b", "dns_servers.0" = "a") keeps its value: the
+// whole list as one string is what a config line needs; {{settings.dns_servers.0}} is rarely useful.
+mu::data to_data(const Tree& t) {
+  if (t.kids.empty() || !t.value.empty()) return mu::data(t.value);
+  mu::data d;
+  for (const auto& [k, child] : t.kids) d.set(k, to_data(child));
+  return d;
+}
+
+mu::data nested(const std::map<std::string, std::string>& flat) {
+  Tree root;
+  for (const auto& [dotted, value] : flat) {
+    Tree* node = &root;
+    size_t start = 0;
+    for (size_t dot; (dot = dotted.find('.', start)) != std::string::npos; start = dot + 1)
+      node = &node->kids[dotted.substr(start, dot - start)];
+    node->kids[dotted.substr(start)].value = value;
+  }
+  return to_data(root);
+}
+
+mu::data host_object(const Host& h) {
+  mu::data d;
+  d.set("hostname", h.hostname);
+  d.set("private_ip", h.private_ip);
+  d.set("public_ip", h.public_ip);
+  d.set("role", h.role);
+  d.set("subrole", h.subrole);
+  d.set("pool", h.pool);
+  d.set("fqdn", h.fqdn);
+  d.set("user", h.user);
+  d.set("env", h.env);
+  return d;
+}
+
+mu::data build_data(const TemplateContext& ctx) {
+  mu::data root;
+  root.set("host", host_object(ctx.host));
+  root.set("settings", nested(ctx.settings));
+  mu::data facts;
+  if (ctx.facts_as_shell_vars) {
+    for (const auto& k : fact_names()) facts.set(k, "${KBZ_FACT_" + k + "}");
+  } else {
+    for (const auto& [k, v] : ctx.facts) facts.set(k, v);
+  }
+  root.set("facts", facts);
+  mu::data creds;
+  for (const auto& [k, v] : ctx.credentials) creds.set(k, v);
+  root.set("credentials", creds);
+  mu::data all{mu::data::type::list};
+  std::map<std::string, mu::data> by_role;
+  for (const auto& h : ctx.all_hosts) {
+    mu::data item;
+    item.set("hostname", h.hostname);
+    item.set("private_ip", h.private_ip);
+    all.push_back(item);
+    auto [it, _] = by_role.try_emplace(h.role, mu::data::type::list);
+    it->second.push_back(item);
+  }
+  root.set("hosts", all);
+  mu::data roles;
+  for (auto& [role, list] : by_role) roles.set(role, list);
+  root.set("hosts_by_role", roles);
+  return root;
+}
+
+// Names outside sections must resolve; inside sections they are relative to the list item.
+Result<void> check_names(const std::string& text, const TemplateContext& ctx, const std::string& name) {
+  static const std::regex tag(R"(\{\{\s*([#^/&{!]?)\s*([A-Za-z0-9_.-]+))");
+  static const char* kKnownRoots[] = {"host.", "settings.", "facts.", "credentials."};
+  int depth = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), tag); it != std::sregex_iterator(); ++it) {
+    const std::string sigil = (*it)[1], var = (*it)[2];
+    if (sigil == "!") continue;
+    if (sigil == "/") {
+      --depth;
+      continue;
+    }
+    const bool opens = sigil == "#" || sigil == "^";
+    const bool inside_section = depth > 0;
+    if (opens) ++depth;
+    if (inside_section) continue;  // relative to the section's item: cannot be checked here
+    bool rooted = false;
+    for (const char* root : kKnownRoots) rooted |= var.starts_with(root);
+    if (!rooted) continue;
+    const auto dot = var.find('.');
+    const std::string root = var.substr(0, dot), rest = var.substr(dot + 1);
+    bool known = false;
+    if (root == "host") {
+      static const std::set<std::string> fields = {"hostname", "private_ip", "public_ip", "role", "subrole",
+                                                   "pool", "fqdn", "user", "env"};
+      known = fields.contains(rest);
+    } else if (root == "settings") {
+      known = ctx.settings.contains(rest) ||
+              std::any_of(ctx.settings.begin(), ctx.settings.end(),
+                          [&](const auto& kv) { return kv.first.starts_with(rest + "."); });
+    } else if (root == "facts") {
+      known = ctx.facts.contains(rest) || (ctx.facts_as_shell_vars && std::ranges::count(fact_names(), rest) > 0);
+    } else if (root == "credentials") {
+      known = ctx.credentials.contains(rest);
+    }
+    if (!known) return fail(ErrorKind::Input, fmt::format("{}: unknown name '{}'", name, var));
+  }
+  return {};
+}
+
+Result<std::string> render(const std::string& text, const TemplateContext& ctx, const std::string& name) {
+  if (auto ok = check_names(text, ctx, name); !ok) return std::unexpected(ok.error());
+  mu::mustache tmpl(text);
+  if (!tmpl.is_valid()) return fail(ErrorKind::Input, fmt::format("{}: {}", name, tmpl.error_message()));
+  // Config files and shell lines, not HTML: no escaping.
+  tmpl.set_custom_escape([](const std::string& s) { return s; });
+  std::string out = tmpl.render(build_data(ctx));
+  if (!tmpl.is_valid()) return fail(ErrorKind::Input, fmt::format("{}: {}", name, tmpl.error_message()));
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> render_template(const std::string& text, const TemplateContext& ctx, const std::string& name) {
+  return render(text, ctx, name);
+}
+
+Result<std::string> render_command(const std::string& text, const TemplateContext& ctx, const std::string& what) {
+  auto out = render(text, ctx, what);
+  if (!out) return out;
+  if (mask(*out) != *out)
+    return fail(ErrorKind::Input, fmt::format("{}: secret would appear in argv (pass it through a file step, "
+                                              "not a command)", what));
+  return out;
+}
+
+std::string facts_shell_prelude() {
+  return "kbz_facts=$(\n" + facts_script() +
+         "\n)\n"
+         "while IFS= read -r kbz_l; do\n"
+         "  kbz_k=${kbz_l%%=*}; kbz_v=${kbz_l#*=}\n"
+         "  case \"$kbz_k\" in *[!a-z0-9_]*|'') continue;; esac\n"
+         "  eval \"KBZ_FACT_${kbz_k}=\\$kbz_v\"\n"
+         "done <<KBZ_FACTS_EOF\n$kbz_facts\nKBZ_FACTS_EOF\n";
+}
+
+}  // namespace kbz

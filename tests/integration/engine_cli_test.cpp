@@ -1,0 +1,231 @@
+// plan/apply end to end over real sshd daemons (tests/integration/sshd_fixture.hpp), as the non-root test user
+// with sudo. The test module (tests/fixtures/modules/90-sample) is copied with its root folder filled in so
+// every "host" (all of them this machine) writes under its own temp folder.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "kbz/engine/workdir_lock.hpp"
+#include "sshd_fixture.hpp"
+
+namespace fs = std::filesystem;
+
+namespace kbz {
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
+  return s;
+}
+
+class EngineCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!test::sshd_skip_reason().empty()) return;
+    fleet_ = new test::SshdFleet(3);
+    inventory_ = new fs::path(fleet_->write_servers_tsv());
+  }
+  static void TearDownTestSuite() {
+    delete fleet_;
+    delete inventory_;
+    fleet_ = nullptr, inventory_ = nullptr;
+  }
+  void SetUp() override {
+    if (auto why = test::sshd_skip_reason(); !why.empty()) GTEST_SKIP() << why;
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    workdir_ = fleet_->dir() / ("engine-" + name);
+    root_ = workdir_ / "hosts";
+    fs::create_directories(root_);
+    std::ofstream(workdir_ / "kbz.yaml") << "# defaults\n";
+    write_module("none");
+  }
+  // The fixture module with settings.test.* replaced by this test's values (kbz.yaml has no test keys).
+  void write_module(const std::string& fail_host) {
+    const fs::path src = fs::path(KBZ_FIXTURES_DIR) / "modules" / "90-sample";
+    const fs::path dst = workdir_ / "modules" / "90-sample";
+    fs::remove_all(dst);
+    fs::create_directories(dst / "templates");
+    std::string yaml = replace_all(slurp(src / "module.yaml"), "{{settings.test.root}}", root_.string());
+    yaml = replace_all(yaml, "{{settings.test.fail_host}}", fail_host);
+    std::ofstream(dst / "module.yaml") << yaml;
+    fs::copy_file(src / "templates" / "app.conf.mustache", dst / "templates" / "app.conf.mustache");
+  }
+  test::ProcessResult kbz(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {KBZ_BINARY, "--inventory", inventory_->string(), "--identity",
+                                     fleet_->client_key().string(), "--known-hosts", fleet_->known_hosts().string(),
+                                     "--connect-timeout", "5", "--workdir", workdir_.string(), "--config",
+                                     (workdir_ / "kbz.yaml").string(), "--modules-dir", (workdir_ / "modules").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::run_process(argv, {"SSH_AUTH_SOCK="});
+  }
+  nlohmann::json apply_json(const std::vector<std::string>& extra = {}, int expect_exit = 0) {
+    std::vector<std::string> args = {"--json", "apply", "--module", "90"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = kbz(args);
+    EXPECT_EQ(r.exit_status, expect_exit) << r.out << r.err;
+    return nlohmann::json::parse(r.out, nullptr, false);
+  }
+  fs::path app(size_t i) const { return root_ / fleet_->hostname(i) / "app"; }
+
+  static inline test::SshdFleet* fleet_ = nullptr;
+  static inline fs::path* inventory_ = nullptr;
+  fs::path workdir_, root_;
+};
+
+TEST_F(EngineCli, PlanApplyThenANoOpReapplyInTwoExecsPerHost) {
+  auto plan = kbz({"plan", "--module", "90"});
+  EXPECT_EQ(plan.exit_status, 0) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("kbz-test-01: 6 to change, 0 ok"), std::string::npos) << plan.out;
+  EXPECT_FALSE(fs::exists(app(0))) << "plan changed nothing";
+
+  const auto first = apply_json();
+  ASSERT_FALSE(first.is_discarded());
+  EXPECT_EQ(first["kind"], "apply");
+  EXPECT_EQ(first["module"], 90);
+  ASSERT_EQ(first["hosts"].size(), 3u);
+  for (const auto& h : first["hosts"]) {
+    EXPECT_EQ(h["failed"], 0) << h.dump();
+    EXPECT_EQ(h["changed"], 5) << h.dump();  // 4 steps + the handler (ready was ok after the re-check)
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NE(slurp(app(i) / "app.conf").find("listen=" + fleet_->host(i).private_ip), std::string::npos);
+    EXPECT_EQ(slurp(app(i) / "marker"), "os=debian role=" + fleet_->host(i).role + "\n");
+    EXPECT_TRUE(fs::exists(app(i) / "reloaded"));
+  }
+
+  const auto second = apply_json();
+  for (const auto& h : second["hosts"]) {
+    EXPECT_EQ(h["changed"], 0) << h.dump();
+    EXPECT_EQ(h["ok"], 5) << h.dump();
+    EXPECT_LE(h["transport"]["execs"].get<int>(), 2) << "batch + lock release";
+  }
+  EXPECT_EQ(second["totals"]["changed"], 0);
+  EXPECT_FALSE(fs::exists("/run/kbz-install.lock")) << "host lock released";
+
+  auto replan = kbz({"plan", "--module", "90"});
+  EXPECT_EQ(replan.exit_status, 0);
+  EXPECT_NE(replan.out.find("3 host(s): 0 with changes pending, 3 up to date"), std::string::npos) << replan.out;
+}
+
+TEST_F(EngineCli, AFailingStepOnOneHostDoesNotStopTheOthers) {
+  write_module(fleet_->hostname(1));
+  const auto run = apply_json({}, 1);
+  ASSERT_FALSE(run.is_discarded());
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& h = run["hosts"][i];
+    EXPECT_EQ(h["host"], fleet_->hostname(i));
+    if (i == 1) {
+      EXPECT_EQ(h["failed"], 1) << h.dump();
+      EXPECT_EQ(h["steps"][3]["status"], "failed");
+      EXPECT_EQ(h["steps"][3]["message"], "exit 3: boom on " + fleet_->hostname(1));
+      EXPECT_EQ(h["steps"][4]["status"], "skipped");
+    } else {
+      EXPECT_EQ(h["failed"], 0) << h.dump();
+      EXPECT_TRUE(fs::exists(app(i) / "done"));
+    }
+  }
+  // The text output: one line per step per host, then the recap.
+  auto text = kbz({"apply", "--module", "90"});
+  EXPECT_EQ(text.exit_status, 1);
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("kbz-test-02\\s+maybe-fail  failed: exit 3: boom on kbz-test-02\n")))
+      << text.out;
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("\nhost\\s+ok\\s+changed\\s+failed\\s+skipped\\s+duration\n"))) << text.out;
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("kbz-test-01\\s+5\\s+0\\s+0\\s+0\\s"))) << text.out;
+}
+
+TEST_F(EngineCli, FromStep) {
+  auto unknown = kbz({"apply", "--module", "90", "--from-step", "nope"});
+  EXPECT_EQ(unknown.exit_status, 2);
+  EXPECT_NE(unknown.err.find("--from-step nope: no such step in module 90 (steps: app-dir, app-conf, marker, maybe-fail, ready)"),
+            std::string::npos)
+      << unknown.err;
+  for (size_t i = 0; i < 3; ++i) fs::create_directories(app(i));
+  const auto run = apply_json({"--from-step", "maybe-fail"});
+  for (const auto& h : run["hosts"]) {
+    EXPECT_EQ(h["steps"][0]["status"], "skipped");
+    EXPECT_EQ(h["steps"][0]["message"], "before --from-step maybe-fail");
+    EXPECT_EQ(h["steps"][3]["status"], "changed");
+  }
+  EXPECT_FALSE(fs::exists(app(0) / "app.conf"));
+}
+
+TEST_F(EngineCli, LocalAndHostLocksRefuseASecondRun) {
+  // Local: a live holder (this test process) on this machine.
+  fs::create_directories(workdir_ / ".kbz");
+  std::ofstream(workdir_ / ".kbz" / "lock") << "pid=" << getpid() << "\nhostname=" << this_hostname()
+                                            << "\nstarted=2026-11-27T10:00:00Z\ncommand=apply --module 90\n";
+  auto local = kbz({"apply", "--module", "90"});
+  EXPECT_EQ(local.exit_status, 2);
+  EXPECT_NE(local.err.find("another kbz-install run holds"), std::string::npos) << local.err;
+  EXPECT_NE(local.err.find("pid " + std::to_string(getpid())), std::string::npos) << local.err;
+  fs::remove(workdir_ / ".kbz" / "lock");
+
+  // Host: another run's lock on the hosts (all fleet hosts are this machine, so one lock covers them).
+  ASSERT_FALSE(fs::exists("/run/kbz-install.lock")) << "a stale host lock from elsewhere; refusing to touch it";
+  fs::create_directories("/run/kbz-install.lock");
+  std::ofstream("/run/kbz-install.lock/info") << "installer=install-01\npid=4242\nrun_id=someone-else\nstarted=2026-11-27T10:00:00Z\n";
+  const auto run = apply_json({}, 1);
+  for (const auto& h : run["hosts"]) {
+    EXPECT_NE(h["error"].get<std::string>().find("host lock held by another run: held by: installer=install-01 pid=4242"),
+              std::string::npos)
+        << h.dump();
+    EXPECT_EQ(h["skipped"], 5);
+  }
+  EXPECT_TRUE(fs::exists("/run/kbz-install.lock/info")) << "another run's lock is never removed";
+  fs::remove_all("/run/kbz-install.lock");
+  EXPECT_FALSE(fs::exists(app(0)));
+}
+
+TEST_F(EngineCli, SecretsNeverAppearInLogsStatePlanOrRemoteArgv) {
+  auto init = kbz({"credentials", "init", "--module", "90"});
+  ASSERT_EQ(init.exit_status, 0) << init.err;
+  EXPECT_NE(init.out.find("SAMPLE_TOKEN  created"), std::string::npos) << init.out;
+  const std::string env = slurp(workdir_ / "credentials" / "sample.env");
+  const auto eq = env.find("SAMPLE_TOKEN=");
+  ASSERT_NE(eq, std::string::npos);
+  const std::string secret = env.substr(eq + 13, env.find('\n', eq) - eq - 13);
+  ASSERT_EQ(secret.size(), 32u);
+
+  auto apply = kbz({"apply", "--module", "90"});
+  ASSERT_EQ(apply.exit_status, 0) << apply.out << apply.err;
+  EXPECT_NE(slurp(app(0) / "app.conf").find("token=" + secret), std::string::npos) << "the secret was really used";
+
+  // Force a diff whose context shows the token line.
+  std::string conf = slurp(app(0) / "app.conf");
+  std::ofstream(app(0) / "app.conf") << replace_all(conf, "listen=", "listen=0.0.0.0#");
+  auto plan = kbz({"plan", "--module", "90"});
+  EXPECT_EQ(plan.exit_status, 0) << plan.err;
+  EXPECT_NE(plan.out.find(" token=***"), std::string::npos) << plan.out;
+  auto json_plan = kbz({"--json", "plan", "--module", "90"});
+
+  std::vector<std::pair<std::string, std::string>> places = {
+      {"apply output", apply.out + apply.err}, {"plan output", plan.out + plan.err},
+      {"plan --json", json_plan.out + json_plan.err}, {"credentials init output", init.out + init.err},
+      {".kbz/state.json", slurp(workdir_ / ".kbz" / "state.json")}};
+  size_t logs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(workdir_ / "logs"))
+    if (e.is_regular_file()) places.emplace_back(e.path().string(), slurp(e.path())), ++logs;
+  EXPECT_GE(logs, 3u);
+  for (size_t i = 0; i < fleet_->size(); ++i) places.emplace_back("sshd log " + fleet_->hostname(i), fleet_->log(i));
+  for (const auto& [where, text] : places) {
+    EXPECT_FALSE(text.empty()) << where;
+    EXPECT_EQ(text.find(secret), std::string::npos) << "secret found in " << where;
+  }
+  // The daemon's log does record the remote commands (so the check above means something).
+  EXPECT_NE(fleet_->log(0).find("sh -s"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kbz

@@ -1,0 +1,226 @@
+// The host algorithm end to end through the LOCAL runner (sh -c on this machine), with the test module
+// tests/fixtures/modules/90-sample writing under a temp folder.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "kbz/core/secret.hpp"
+#include "kbz/engine/engine.hpp"
+#include "kbz/engine/workdir_lock.hpp"
+#include "kbz/runners/local_connection.hpp"
+
+namespace fs = std::filesystem;
+using namespace kbz;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+const StepResult& step(const HostRun& run, const std::string& id) {
+  for (const auto& s : run.steps)
+    if (s.step_id == id) return s;
+  throw std::runtime_error("no step " + id);
+}
+
+class HostRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("kbz-hostrun-" + std::to_string(getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    auto m = load_module(90, ModuleSource{std::string(KBZ_FIXTURES_DIR) + "/modules"});
+    ASSERT_TRUE(m) << m.error().message;
+    module_ = *m;
+    host_.hostname = "web-01", host_.private_ip = "10.0.0.5", host_.role = "app";
+    Masker::global().add(token_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  HostJob job(RunMode mode, const std::string& fail_host = "none") {
+    HostJob j;
+    j.module = &module_;
+    j.mode = mode;
+    j.context.host = host_;
+    j.context.all_hosts = {host_};
+    j.context.settings = {{"test.root", root_.string()}, {"test.fail_host", fail_host}};
+    j.context.credentials = {{"SAMPLE_TOKEN", token_}};
+    j.lock = HostLock{(root_ / "host.lock").string(), "run-1", "installer", 42, "2026-01-01T00:00:00Z"};
+    j.reconnect = [this]() -> Result<Connection*> {
+      ++reconnects_;
+      fresh_ = std::make_unique<LocalConnection>(host_);
+      return fresh_.get();
+    };
+    return j;
+  }
+
+  HostRun run(const HostJob& j) {
+    LocalConnection conn(host_);
+    return run_host(conn, j);
+  }
+
+  fs::path app() const { return root_ / "web-01" / "app"; }
+
+  fs::path root_;
+  Module module_;
+  Host host_;
+  const std::string token_ = "tok-9f8e7d6c5b4a39281706";
+  std::unique_ptr<LocalConnection> fresh_;
+  int reconnects_ = 0;
+};
+
+TEST_F(HostRunTest, ApplyChangesThenANoOpReapplyCostsTwoExecs) {
+  const HostRun first = run(job(RunMode::Apply));
+  EXPECT_TRUE(first.error.empty()) << first.error;
+  EXPECT_EQ(step(first, "app-dir").status, StepStatus::Changed);
+  EXPECT_EQ(step(first, "app-conf").status, StepStatus::Changed);
+  EXPECT_EQ(step(first, "app-conf").message, "file absent");
+  EXPECT_EQ(step(first, "marker").status, StepStatus::Changed);
+  EXPECT_EQ(step(first, "maybe-fail").status, StepStatus::Changed);
+  // `ready` was not ready in the first batch; the re-check after maybe-fail saw the file: no waiting.
+  EXPECT_EQ(step(first, "ready").status, StepStatus::Ok);
+  EXPECT_EQ(step(first, "handler:reload-app").status, StepStatus::Changed) << step(first, "handler:reload-app").message;
+  EXPECT_EQ(reconnects_, 1);
+  EXPECT_TRUE(fs::exists(app() / "reloaded"));
+  EXPECT_EQ(slurp(app() / "app.conf"),
+            "# Rendered by kbz-install for web-01\nlisten=10.0.0.5\ntoken=" + token_ + "\npeers=web-01 \n");
+  EXPECT_EQ(slurp(app() / "marker"), "os=debian role=app\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((app() / "app.conf").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_FALSE(fs::exists(root_ / "host.lock")) << "lock released";
+
+  const HostRun again = run(job(RunMode::Apply));
+  EXPECT_EQ(again.count(StepStatus::Ok), 5);
+  EXPECT_EQ(again.count(StepStatus::Changed), 0);
+  EXPECT_EQ(again.stats.execs, 2u) << "batch + lock release";
+  EXPECT_FALSE(fs::exists(root_ / "host.lock"));
+}
+
+TEST_F(HostRunTest, PlanShowsAMaskedDiffAndChangesNothing) {
+  run(job(RunMode::Apply));
+  std::string conf = slurp(app() / "app.conf");
+  conf.replace(conf.find("listen=10.0.0.5"), 15, "listen=0.0.0.0");
+  std::ofstream(app() / "app.conf") << conf;
+  fs::remove(app() / "marker");
+
+  const HostRun plan = run(job(RunMode::Plan));
+  const auto& s = step(plan, "app-conf");
+  EXPECT_EQ(s.status, StepStatus::WouldChange);
+  EXPECT_EQ(s.message, "content differs");
+  const std::string path = (app() / "app.conf").string();
+  EXPECT_NE(s.diff.find("--- " + path + " (remote)\n+++ " + path + " (rendered)\n"), std::string::npos) << s.diff;
+  EXPECT_NE(s.diff.find("-listen=0.0.0.0\n+listen=10.0.0.5\n"), std::string::npos) << s.diff;
+  EXPECT_NE(s.diff.find(" token=***\n"), std::string::npos) << s.diff;
+  EXPECT_EQ(s.diff.find(token_), std::string::npos);
+  EXPECT_NE(step(plan, "marker").diff.find("(remote, absent)"), std::string::npos);
+  EXPECT_EQ(step(plan, "handler:reload-app").status, StepStatus::WouldChange);
+  EXPECT_EQ(plan.stats.execs, 2u) << "batch + one exec fetching the differing files";
+  EXPECT_EQ(slurp(app() / "app.conf"), conf) << "plan changed nothing";
+  EXPECT_FALSE(fs::exists(app() / "marker"));
+}
+
+TEST_F(HostRunTest, AFailedStepSkipsTheRestAndStillReleasesTheLock) {
+  const HostRun r = run(job(RunMode::Apply, "web-01"));
+  EXPECT_EQ(step(r, "maybe-fail").status, StepStatus::Failed);
+  EXPECT_EQ(step(r, "maybe-fail").message, "exit 3: boom on web-01");
+  EXPECT_EQ(step(r, "ready").status, StepStatus::Skipped);
+  EXPECT_EQ(step(r, "ready").message, "an earlier step failed");
+  EXPECT_EQ(step(r, "handler:reload-app").status, StepStatus::Skipped);
+  EXPECT_EQ(r.count(StepStatus::Failed), 1);
+  EXPECT_FALSE(fs::exists(root_ / "host.lock"));
+}
+
+TEST_F(HostRunTest, FromStepSkipsEarlierSteps) {
+  auto j = job(RunMode::Apply);
+  j.from_step = "maybe-fail";
+  fs::create_directories(app());
+  const HostRun r = run(j);
+  EXPECT_EQ(step(r, "app-dir").status, StepStatus::Skipped);
+  EXPECT_EQ(step(r, "app-conf").message, "before --from-step maybe-fail");
+  EXPECT_EQ(step(r, "maybe-fail").status, StepStatus::Changed);
+  EXPECT_FALSE(fs::exists(app() / "app.conf"));
+}
+
+TEST_F(HostRunTest, AHostLockHeldByAnotherRunRefusesAndIsKept) {
+  fs::create_directories(root_ / "host.lock");
+  std::ofstream(root_ / "host.lock" / "info") << "installer=install-01\npid=777\nrun_id=other-run\nstarted=2026-01-01T09:00:00Z\n";
+  const HostRun r = run(job(RunMode::Apply));
+  EXPECT_NE(r.error.find("host lock held by another run"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("installer=install-01 pid=777 run_id=other-run"), std::string::npos) << r.error;
+  EXPECT_EQ(r.count(StepStatus::Skipped), 5);
+  EXPECT_TRUE(fs::exists(root_ / "host.lock" / "info"));
+  EXPECT_FALSE(fs::exists(app()));
+}
+
+TEST_F(HostRunTest, HandlerValidateFailureFailsTheHostAndSkipsTheCommand) {
+  module_.handlers[0].validate = "echo 'config invalid' >&2; false";
+  const HostRun r = run(job(RunMode::Apply));
+  const auto& h = step(r, "handler:reload-app");
+  EXPECT_EQ(h.status, StepStatus::Failed);
+  EXPECT_EQ(h.message, "validate exited 1: config invalid");
+  EXPECT_FALSE(fs::exists(app() / "reloaded"));
+  EXPECT_EQ(reconnects_, 0);
+}
+
+TEST_F(HostRunTest, ReconnectFailureAfterAHandlerIsLoud) {
+  auto j = job(RunMode::Apply);
+  j.reconnect = []() -> Result<Connection*> { return fail(ErrorKind::Connect, "connection refused"); };
+  const HostRun r = run(j);
+  const auto& h = step(r, "handler:reload-app");
+  EXPECT_EQ(h.status, StepStatus::Failed);
+  EXPECT_NE(h.message.find("NEW SSH session was refused"), std::string::npos) << h.message;
+}
+
+TEST_F(HostRunTest, WhenAndHostsRestrictSteps) {
+  module_.steps[2].when = "facts.os_id == ubuntu";  // this machine is Debian
+  module_.steps[3].hosts = "role:db";
+  module_.steps[4].hosts = "web-*,role:db";  // still this host: hostname glob
+  const HostRun r = run(job(RunMode::Apply));
+  EXPECT_EQ(step(r, "marker").status, StepStatus::Skipped);
+  EXPECT_EQ(step(r, "marker").message, "when: facts.os_id == ubuntu is false");
+  EXPECT_EQ(step(r, "maybe-fail").message, "not for this host");
+  EXPECT_EQ(step(r, "ready").status, StepStatus::Failed) << "applies, and maybe-fail never made it ready";
+  EXPECT_NE(step(r, "ready").message.find("still not ready after 5 s"), std::string::npos) << step(r, "ready").message;
+}
+
+TEST(WorkdirLock, SecondRunIsRefusedWithTheHolder) {
+  const fs::path dir = fs::temp_directory_path() / ("kbz-wlock-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  {
+    auto first = WorkdirLock::acquire(dir.string(), "apply --module 2");
+    ASSERT_TRUE(first) << first.error().message;
+    auto second = WorkdirLock::acquire(dir.string(), "apply --module 3");
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().kind, ErrorKind::Locked);
+    EXPECT_NE(second.error().message.find("pid " + std::to_string(getpid()) + " on " + this_hostname()), std::string::npos)
+        << second.error().message;
+    EXPECT_NE(second.error().message.find("apply --module 2"), std::string::npos);
+  }
+  EXPECT_FALSE(fs::exists(dir / ".kbz" / "lock")) << "released when the holder goes away";
+  fs::remove_all(dir);
+}
+
+TEST(WorkdirLock, StaleLockOfADeadPidIsTakenOverWithAWarning) {
+  const fs::path dir = fs::temp_directory_path() / ("kbz-wlock-stale-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / ".kbz");
+  // A pid far above pid_max's usual range on this machine: certainly not running.
+  std::ofstream(dir / ".kbz" / "lock") << "pid=4194000\nhostname=" << this_hostname() << "\nstarted=x\ncommand=apply\n";
+  std::string warning;
+  auto lock = WorkdirLock::acquire(dir.string(), "apply", &warning);
+  ASSERT_TRUE(lock) << lock.error().message;
+  EXPECT_NE(warning.find("stale lock"), std::string::npos) << warning;
+  fs::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include "kbz/core/secret.hpp"
+#include "kbz/engine/facts.hpp"
+#include "kbz/engine/templates.hpp"
+#include "kbz/runners/local_connection.hpp"
+
+using namespace kbz;
+
+namespace {
+
+TemplateContext sample() {
+  TemplateContext ctx;
+  ctx.host.hostname = "redis-01", ctx.host.private_ip = "10.0.0.11", ctx.host.role = "redis";
+  ctx.settings = {{"docker.version", "27.5.1"}, {"private_cidr", "10.0.0.0/16"}};
+  ctx.facts = {{"os_id", "ubuntu"}};
+  Host a, b, c;
+  a.hostname = "redis-01", a.private_ip = "10.0.0.11", a.role = "redis";
+  b.hostname = "redis-02", b.private_ip = "10.0.0.12", b.role = "redis";
+  c.hostname = "db-01", c.private_ip = "10.0.0.21", c.role = "db";
+  ctx.all_hosts = {a, b, c};
+  return ctx;
+}
+
+TEST(Templates, HostSettingsFactsAndGroups) {
+  auto out = render_template(
+      "{{host.hostname}} {{settings.docker.version}} {{settings.private_cidr}} {{facts.os_id}}\n"
+      "{{#hosts_by_role.redis}}{{hostname}}={{private_ip}};{{/hosts_by_role.redis}}\n"
+      "{{#hosts}}{{hostname}},{{/hosts}}\n",
+      sample(), "t.mustache");
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(*out,
+            "redis-01 27.5.1 10.0.0.0/16 ubuntu\nredis-01=10.0.0.11;redis-02=10.0.0.12;\nredis-01,redis-02,db-01,\n");
+}
+
+TEST(Templates, NoHtmlEscaping) {
+  auto ctx = sample();
+  ctx.settings["x"] = "a&b<c>\"d\"";
+  auto out = render_template("{{settings.x}}", ctx, "t");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(*out, "a&b<c>\"d\"");
+}
+
+TEST(Templates, UnknownNamesAreErrors) {
+  auto out = render_template("{{settings.docker.versoin}}", sample(), "docker.conf.mustache");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().message, "docker.conf.mustache: unknown name 'settings.docker.versoin'");
+  EXPECT_FALSE(render_template("{{facts.nope}}", sample(), "t"));
+  EXPECT_FALSE(render_template("{{credentials.NOPE}}", sample(), "t"));
+  EXPECT_FALSE(render_template("{{host.rol}}", sample(), "t"));
+  EXPECT_FALSE(render_template("{{#hosts}}", sample(), "t"));  // unclosed section
+}
+
+TEST(Templates, CommandsRefuseSecrets) {
+  auto ctx = sample();
+  ctx.credentials["DB_PASSWORD"] = "Zq8pL2mN4vR6tY1u";
+  Masker::global().add("Zq8pL2mN4vR6tY1u");
+  auto cmd = render_command("psql -c \"alter role x password '{{credentials.DB_PASSWORD}}'\"", ctx, "step 'db' apply");
+  ASSERT_FALSE(cmd);
+  EXPECT_EQ(cmd.error().message,
+            "step 'db' apply: secret would appear in argv (pass it through a file step, not a command)");
+  EXPECT_TRUE(render_command("echo {{host.hostname}}", ctx, "x"));
+}
+
+TEST(Templates, FactsAsShellVariablesForChecks) {
+  auto ctx = sample();
+  ctx.facts.clear();
+  ctx.facts_as_shell_vars = true;
+  auto out = render_command("systemctl is-active {{facts.ssh_unit}}", ctx, "x");
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(*out, "systemctl is-active ${KBZ_FACT_ssh_unit}");
+}
+
+TEST(Facts, ParseAndWhen) {
+  const Facts f = parse_facts("os_id=ubuntu\nos_version_id=24.04\nresolver=resolved\nnoise line\nssh_client_ip=\n");
+  EXPECT_EQ(f.at("os_id"), "ubuntu");
+  EXPECT_EQ(f.at("ssh_client_ip"), "");
+  EXPECT_FALSE(f.contains("noise line"));
+  Host h;
+  h.role = "k8s";
+  EXPECT_TRUE(evaluate_when("", f, h));
+  EXPECT_TRUE(evaluate_when("facts.resolver == resolved", f, h));
+  EXPECT_FALSE(evaluate_when("facts.resolver != resolved", f, h));
+  EXPECT_TRUE(evaluate_when("facts.os_version_id == \"24.04\"", f, h));
+  EXPECT_TRUE(evaluate_when("host.role == k8s", f, h));
+  EXPECT_TRUE(evaluate_when("host.role != redis", f, h));
+  EXPECT_FALSE(evaluate_when("facts.missing == x", f, h));
+}
+
+TEST(Facts, ScriptRunsUnderPosixShAndPrintsEveryName) {
+  // Real run of the facts script on this machine through /bin/sh (dash on Debian), SSH_CONNECTION set.
+  LocalConnection local(Host{});
+  auto res = local.run({"SSH_CONNECTION='127.0.0.9 5555 127.0.1.1 22'; export SSH_CONNECTION\n" + facts_script(), "",
+                        Privilege::AsUser, Millis{20000}});
+  ASSERT_TRUE(res) << res.error().message;
+  EXPECT_EQ(res->exit_status, 0) << res->err;
+  const Facts f = parse_facts(res->out);
+  for (const auto& name : fact_names()) EXPECT_TRUE(f.contains(name)) << name;
+  EXPECT_EQ(f.at("os_id"), "debian");
+  EXPECT_EQ(f.at("ssh_client_ip"), "127.0.0.9");
+  EXPECT_FALSE(f.at("arch").empty());
+}
+
+}  // namespace

@@ -1,0 +1,124 @@
+// Fixture tests per step kind (pyinfra's operation tests): given a step, the check's recorded output and the
+// facts, assert the decision and the exact apply command. One case per file in tests/fixtures/steps/.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include "kbz/core/secret.hpp"
+#include "kbz/engine/steps.hpp"
+
+namespace fs = std::filesystem;
+using namespace kbz;
+
+namespace {
+
+struct Case {
+  std::string name;
+  YAML::Node node;
+};
+
+std::vector<Case> load_cases() {
+  std::vector<Case> cases;
+  for (const auto& e : fs::directory_iterator(fs::path(KBZ_FIXTURES_DIR) / "steps"))
+    if (e.path().extension() == ".yaml") cases.push_back({e.path().stem().string(), YAML::LoadFile(e.path().string())});
+  std::sort(cases.begin(), cases.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
+  return cases;
+}
+
+std::map<std::string, std::string> as_map(const YAML::Node& n) {
+  std::map<std::string, std::string> m;
+  if (n)
+    for (const auto& kv : n) m[kv.first.as<std::string>()] = kv.second.as<std::string>();
+  return m;
+}
+
+class StepFixture : public ::testing::TestWithParam<Case> {};
+
+TEST_P(StepFixture, DecisionAndApplyMatchTheFixture) {
+  const YAML::Node& c = GetParam().node;
+  YAML::Node mod;
+  mod["number"] = 1, mod["id"] = "fixture", mod["title"] = "fixture";
+  mod["steps"].push_back(c["step"]);
+  auto module = parse_module(YAML::Dump(mod), "fixture.yaml");
+  ASSERT_TRUE(module) << module.error().message;
+  module->templates = as_map(c["templates"]);
+
+  TemplateContext ctx;
+  ctx.host.hostname = "web-01", ctx.host.private_ip = "10.0.0.5", ctx.host.role = "app";
+  ctx.settings = {{"dns.primary", "1.1.1.1"}, {"timezone", "Europe/Paris"}};
+  ctx.facts = as_map(c["facts"]);
+  ctx.credentials = as_map(c["credentials"]);
+  for (const auto& [_, v] : ctx.credentials) Masker::global().add(v);
+
+  const Step& step = module->steps.at(0);
+  auto check = render_check(step, [&] { auto s = ctx; s.facts_as_shell_vars = true; return s; }());
+  ASSERT_TRUE(check) << check.error().message;
+  auto d = decide(step, step_source(*module, step), c["check_exit"].as<int>(), c["check_output"].as<std::string>(), ctx);
+  const YAML::Node& e = c["expect"];
+  if (e["error_contains"]) {
+    ASSERT_FALSE(d) << "expected an error";
+    EXPECT_NE(d.error().message.find(e["error_contains"].as<std::string>()), std::string::npos) << d.error().message;
+    if (e["error_lacks"]) {
+      EXPECT_EQ(d.error().message.find(e["error_lacks"].as<std::string>()), std::string::npos);
+    }
+    return;
+  }
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->change, e["change"].as<bool>());
+  if (!d->change) {
+    EXPECT_TRUE(d->apply.command.empty());
+    return;
+  }
+  if (e["message"]) {
+    EXPECT_EQ(mask(d->message), e["message"].as<std::string>());
+  }
+  if (e["apply"]) {
+    EXPECT_EQ(d->apply.command, e["apply"].as<std::string>());
+  }
+  for (const auto& s : e["apply_contains"]) EXPECT_NE(d->apply.command.find(s.as<std::string>()), std::string::npos) << s;
+  for (const auto& s : e["apply_lacks"]) EXPECT_EQ(d->apply.command.find(s.as<std::string>()), std::string::npos) << s;
+  if (e["stdin"]) {
+    EXPECT_EQ(d->apply.stdin_data, e["stdin"].as<std::string>());
+  }
+  // Whatever the kind, a registered secret never reaches the command line.
+  EXPECT_EQ(mask(d->apply.command), d->apply.command);
+  EXPECT_EQ(mask(*check), *check);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, StepFixture, ::testing::ValuesIn(load_cases()),
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+TEST(StepChecks, FileCheckSendsOnlyThePathAndReturnsOnlyAHash) {
+  Step s;
+  s.id = "x", s.kind = StepKind::File, s.path = "/etc/a b'c";
+  auto check = render_check(s, TemplateContext{});
+  ASSERT_TRUE(check);
+  EXPECT_EQ(*check,
+            "kbz_p='/etc/a b'\\''c'; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\" | cut -c1-64; "
+            "stat -c '%a %U:%G' \"$kbz_p\"; else echo absent; fi");
+}
+
+TEST(StepChecks, FactsInChecksBecomeShellVariablesOfTheBatch) {
+  Step s;
+  s.id = "x", s.kind = StepKind::Command, s.check = "systemctl is-active {{facts.ssh_unit}}", s.apply = "true";
+  TemplateContext ctx;
+  ctx.facts_as_shell_vars = true;
+  auto check = render_check(s, ctx);
+  ASSERT_TRUE(check) << check.error().message;
+  EXPECT_EQ(*check, "systemctl is-active ${KBZ_FACT_ssh_unit}");
+}
+
+TEST(StepChecks, PackagesQueryDpkgByNameWithoutVersion) {
+  Step s;
+  s.id = "p", s.kind = StepKind::Packages, s.packages = {"docker-ce=5:27.5.1-1", "jq"};
+  auto check = render_check(s, TemplateContext{});
+  ASSERT_TRUE(check);
+  EXPECT_EQ(*check, "dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' 'docker-ce' 'jq'");
+}
+
+}  // namespace
