@@ -22,7 +22,7 @@ $(BUILD_DIR)/build.ninja:
 build: $(BUILD_DIR)/build.ninja
 	ninja -C $(BUILD_DIR) -j$(JOBS)
 
-test: build
+test: deps build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
 
 demo:

@@ -11,8 +11,10 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
   libkainjow-mustache-dev nlohmann-json3-dev libdtl-dev libgtest-dev libgmock-dev
   clang-16 libclang-rt-16-dev)
 # Test-time tools: a real OpenSSH server for integration tests, sudo for the non-root test user,
-# pdsh as the benchmark peer.
-TEST_PKGS=(openssh-server openssh-client sudo pdsh procps iproute2)
+# pdsh, GNU time and python3 for the benchmark, docker.io + debootstrap + jq for the lab of
+# servers-in-containers (tests/lab/lab.sh starts dockerd itself when no init system runs it).
+TEST_PKGS=(openssh-server openssh-client sudo pdsh time python3 procps iproute2 iptables util-linux
+  docker.io debootstrap jq ca-certificates)
 
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
