@@ -1,5 +1,6 @@
 #include "module_run.hpp"
 
+#include <thread>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -240,7 +241,13 @@ int run_module_command(const GlobalOptions& g, RunMode mode, int number, const s
       job.lock = host_lock;
       job.observer = &progress;
       job.reconnect = [&]() -> Result<Connection*> {
+        // After `systemctl reload ssh` the daemon re-executes itself: a connection in that instant is refused.
+        // A few spaced tries tell "sshd is restarting" from "we locked ourselves out".
         auto c = pool.reconnect(host);
+        for (int attempt = 1; !c && c.error().kind == ErrorKind::Connect && attempt < 5 && !interrupted(); ++attempt) {
+          std::this_thread::sleep_for(std::chrono::seconds(attempt));
+          c = pool.reconnect(host);
+        }
         if (!c) return std::unexpected(c.error());
         fresh = std::make_unique<LoggedConnection>(**c);
         return fresh.get();

@@ -21,6 +21,8 @@ if [ -L /etc/resolv.conf ] && readlink /etc/resolv.conf | grep -q systemd; then 
 elif [ -d /etc/resolvconf ] && [ -L /etc/resolv.conf ]; then echo "resolver=resolvconf";
 else echo "resolver=static"; fi
 if [ -d /run/systemd/system ]; then echo "init=systemd"; else echo "init=other"; fi
+# none | kvm | docker | lxc ...: containers must not set the clock nor global kernel settings.
+echo "virt=$(systemd-detect-virt 2>/dev/null || true)"
 set -- ${SSH_CONNECTION:-}
 echo "ssh_client_ip=${1:-}"
 echo "arch=$(uname -m)"
@@ -33,7 +35,7 @@ echo "hostname=$(hostname)"
 
 const std::vector<std::string>& fact_names() {
   static const std::vector<std::string> names = {"os_id", "os_version_id", "os_codename", "ssh_unit", "resolver",
-                                                 "init", "ssh_client_ip", "arch", "kernel", "docker_version",
+                                                 "init", "virt", "ssh_client_ip", "arch", "kernel", "docker_version",
                                                  "hostname"};
   return names;
 }

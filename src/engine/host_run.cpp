@@ -70,7 +70,10 @@ class HostWorker {
   void activity(const std::string& label) {
     if (job_.observer) job_.observer->activity(run_.host, label);
   }
-  Result<ExecResult> exec(ExecRequest req) { return conn_->run(req); }
+  Result<ExecResult> exec(ExecRequest req) {
+    if (!conn_) return fail(ErrorKind::Connect, "no SSH session to this host any more (a reconnect failed)");
+    return conn_->run(req);
+  }
 
   Connection* conn_;
   const HostJob& job_;
@@ -185,9 +188,11 @@ void HostWorker::run_handlers(const std::set<std::string>& notified, bool host_f
       if (!job_.reconnect) {
         why = "reconnect requested but this runner cannot open a new session";
       } else {
-        carried_ += conn_->stats() - base_;  // the pool closes the old session
+        if (conn_) carried_ += conn_->stats() - base_;  // the pool closes the old session
         auto fresh = job_.reconnect();
         if (!fresh) {
+          // The pool has already closed the old session: nothing may use it again.
+          conn_ = nullptr;
           why = "a NEW SSH session was refused after this handler (access may be lost): " + fresh.error().message;
         } else {
           conn_ = *fresh;
@@ -292,7 +297,7 @@ HostRun HostWorker::run() {
   activity("");
   run_.steps = std::move(results_);
   run_.stats = carried_;
-  run_.stats += conn_->stats() - base_;
+  if (conn_) run_.stats += conn_->stats() - base_;
   run_.duration = since(start);
   return std::move(run_);
 }

@@ -29,7 +29,9 @@ bool needs_sudo(Privilege privilege, std::string_view ssh_user) {
 
 std::string with_privilege(const std::string& command, Privilege privilege, std::string_view ssh_user) {
   if (!needs_sudo(privilege, ssh_user)) return command;
-  return "sudo -n -- sh -c " + shell_quote(command);
+  // sudo resets the environment; SSH_CONNECTION is carried over because modules read the installer's own
+  // source address from it (e.g. to keep it allowed before a firewall is enabled).
+  return "sudo -n -- env SSH_CONNECTION=\"$SSH_CONNECTION\" sh -c " + shell_quote(command);
 }
 
 bool sudo_refused(const ExecResult& result) {

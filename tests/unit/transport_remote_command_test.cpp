@@ -23,7 +23,7 @@ TEST(TransportRemoteCommand, SudoOnlyForRootCommandsOfNonRootUsers) {
   EXPECT_EQ(with_privilege("id -u", Privilege::Root, "root"), "id -u");
   EXPECT_EQ(with_privilege("id -u", Privilege::AsUser, "deploy"), "id -u");
   EXPECT_EQ(with_privilege("echo 'a b' | wc -c", Privilege::Root, "deploy"),
-            "sudo -n -- sh -c 'echo '\\''a b'\\'' | wc -c'");
+            "sudo -n -- env SSH_CONNECTION=\"$SSH_CONNECTION\" sh -c 'echo '\\''a b'\\'' | wc -c'");
   EXPECT_TRUE(needs_sudo(Privilege::Root, "deploy"));
   EXPECT_FALSE(needs_sudo(Privilege::Root, "root"));
 }
