@@ -7,6 +7,8 @@
 #include "kbz/cli/commands.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/report/atomic_file.hpp"
+#include "kbz/engine/settings.hpp"
+#include "kbz/engine/templates.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/docs_gen.hpp"
 
@@ -18,6 +20,9 @@ int cmd_docs(const GlobalOptions& g, bool check, const std::string& docs_dir) {
     std::cerr << "kbz-install docs: " << mask(modules.error().message) << '\n';
     return static_cast<int>(ExitCode::BadInput);
   }
+  // Docs describe the defaults (docs/SETTINGS.md); a team's kbz.yaml must not make them drift.
+  if (auto defaults = parse_settings("", "(defaults)"))
+    for (auto& m : *modules) render_versions(m, defaults->raw);
   std::vector<DocUpdate> updates;
   bool bad = false;
   for (const auto& m : *modules) {

@@ -9,6 +9,7 @@
 #include "kbz/cli/commands.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/settings.hpp"
+#include "kbz/engine/templates.hpp"
 #include "kbz/report/atomic_file.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/module_titles.hpp"
@@ -104,6 +105,7 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
   for (int n : *numbers) {
     auto m = load_module(n, module_source_of(g));
     if (!m) return bad_input(m.error().message);
+    render_versions(*m, templates.settings);
     for (const auto& c : m->checks)
       if (auto ok = validate_check_regexes(c, m->source_dir); !ok) return bad_input(ok.error().message);
     if (auto ok = check_failover_kinds(*m, FailoverRegistry::global()); !ok) return bad_input(ok.error().message);

@@ -1,4 +1,5 @@
 #include "kbz/engine/templates.hpp"
+#include "kbz/engine/module.hpp"
 
 #include <fmt/format.h>
 
@@ -161,4 +162,13 @@ std::string facts_shell_prelude() {
          "done <<KBZ_FACTS_EOF\n$kbz_facts\nKBZ_FACTS_EOF\n";
 }
 
+}  // namespace kbz
+
+namespace kbz {
+void render_versions(Module& module, const std::map<std::string, std::string>& settings) {
+  TemplateContext ctx;
+  ctx.settings = settings;
+  for (auto& [name, text] : module.versions)
+    if (auto rendered = render_template(text, ctx, "versions." + name)) text = *rendered;
+}
 }  // namespace kbz

@@ -36,3 +36,10 @@ std::string facts_shell_prelude();
 inline constexpr const char* kFactsPrintCommand = "printf '%s\\n' \"$kbz_facts\"";
 
 }  // namespace kbz
+
+namespace kbz {
+struct Module;
+// Module::versions may name settings ({{settings.docker.version}}): show the values in force, never the
+// template text. A value that does not render is kept as written.
+void render_versions(Module& module, const std::map<std::string, std::string>& settings);
+}  // namespace kbz
