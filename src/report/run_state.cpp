@@ -1,7 +1,6 @@
 #include "kbz/report/run_state.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "kbz/core/secret.hpp"
+#include "kbz/report/atomic_file.hpp"
 
 namespace kbz {
 namespace fs = std::filesystem;
@@ -71,18 +71,7 @@ Result<void> record_run(const std::string& workdir, const RunRecord& record) {
   json j{{"version", 1}, {"runs", json::array()}};
   for (const auto& r : *runs) j["runs"].push_back(to_json(r));
 
-  const fs::path path = state_path(workdir);
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  const fs::path tmp = path.string() + fmt::format(".tmp{}", getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << mask(j.dump(2)) << '\n';
-    if (!out) return fail(ErrorKind::Io, fmt::format("cannot write {}", tmp.string()));
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return fail(ErrorKind::Io, fmt::format("cannot replace {}: {}", path.string(), ec.message()));
-  return {};
+  return write_file_atomic(state_path(workdir).string(), mask(j.dump(2)) + "\n", 0600);
 }
 
 RunRecord to_record(const RunSummary& run) {
