@@ -1,11 +1,58 @@
-// Placeholder until the owning issue lands; replaced as a whole file.
+// kbz-install docs [--check] [--dir docs]: regenerates the generated block of every module's doc; --check
+// changes nothing and fails (exit 1) naming each out-of-date file, for CI.
+#include <fmt/format.h>
+
 #include <iostream>
 
 #include "kbz/cli/commands.hpp"
+#include "kbz/core/secret.hpp"
+#include "kbz/report/atomic_file.hpp"
+#include "kbz/report/cli_support.hpp"
+#include "kbz/report/docs_gen.hpp"
 
 namespace kbz {
-int cmd_docs(const GlobalOptions&, bool, const std::string&) {
-  std::cerr << "kbz-install: 'docs' is not built yet\n";
-  return static_cast<int>(ExitCode::BadInput);
+
+int cmd_docs(const GlobalOptions& g, bool check, const std::string& docs_dir) {
+  auto modules = load_all_modules(module_source_of(g));
+  if (!modules) {
+    std::cerr << "kbz-install docs: " << mask(modules.error().message) << '\n';
+    return static_cast<int>(ExitCode::BadInput);
+  }
+  std::vector<DocUpdate> updates;
+  bool bad = false;
+  for (const auto& m : *modules) {
+    auto u = plan_doc_update(m, docs_dir);
+    if (!u) {  // every bad doc is named, not just the first; nothing is written then
+      std::cerr << "kbz-install docs: " << mask(u.error().message) << '\n';
+      bad = true;
+      continue;
+    }
+    updates.push_back(std::move(*u));
+  }
+  if (bad) return static_cast<int>(ExitCode::BadInput);
+  int stale = 0;
+  for (const auto& u : updates) {
+    if (u.change == DocChange::Unchanged) {
+      if (!check) std::cout << fmt::format("à jour : {}\n", u.path);
+      continue;
+    }
+    ++stale;
+    const char* what = u.change == DocChange::Created ? "absent" : "partie générée différente";
+    if (check) {
+      std::cerr << fmt::format("out of date: {} ({})\n", u.path, what);
+      continue;
+    }
+    if (auto w = write_file_atomic(u.path, u.content); !w) {
+      std::cerr << "kbz-install docs: " << mask(w.error().message) << '\n';
+      return static_cast<int>(ExitCode::HostFailure);
+    }
+    std::cout << fmt::format("{} : {}\n", u.change == DocChange::Created ? "créé" : "mis à jour", u.path);
+  }
+  if (check && stale > 0) {
+    std::cerr << fmt::format("kbz-install docs --check: {} doc(s) out of date; run `kbz-install docs`\n", stale);
+    return static_cast<int>(ExitCode::HostFailure);
+  }
+  return 0;
 }
+
 }  // namespace kbz

@@ -1,11 +1,155 @@
-// Placeholder until the owning issue lands; replaced as a whole file.
+// kbz-install verify [--module N] [--failover]: runs the module's checks on the real hosts (one exec per host,
+// hosts in parallel) and writes reports/RAPPORT_VALIDATION_MODULE<N>.md in French.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "kbz/cli/commands.hpp"
+#include "kbz/core/secret.hpp"
+#include "kbz/report/atomic_file.hpp"
+#include "kbz/report/cli_support.hpp"
+#include "kbz/report/module_titles.hpp"
+#include "kbz/report/run_state.hpp"
+#include "kbz/report/text_format.hpp"
+#include "kbz/report/validation_report.hpp"
+#include "kbz/verify/check_eval.hpp"
+#include "kbz/verify/runner.hpp"
 
 namespace kbz {
-int cmd_verify(const GlobalOptions&, std::optional<int>, bool) {
-  std::cerr << "kbz-install: 'verify' is not built yet\n";
-  return static_cast<int>(ExitCode::BadInput);
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kBadInput = static_cast<int>(ExitCode::BadInput);
+
+int bad_input(const std::string& message) {
+  std::cerr << "kbz-install verify: " << mask(message) << '\n';
+  return kBadInput;
 }
+
+// Without --module: every module with a successful apply recorded, in module order.
+Result<std::vector<int>> modules_to_verify(const GlobalOptions& g, std::optional<int> module) {
+  if (module) return std::vector<int>{*module};
+  auto runs = load_runs(g.workdir);
+  if (!runs) return std::unexpected(runs.error());
+  std::vector<int> out;
+  for (int m = kFirstModule; m <= kLastModule; ++m)
+    for (const auto& r : *runs)
+      if (r.module == m && r.kind == "apply" && r.status == "ok") {
+        out.push_back(m);
+        break;
+      }
+  if (out.empty())
+    return fail(ErrorKind::Usage, fmt::format("no successful apply recorded in {}/.kbz/state.json: name a module with --module N",
+                                              g.workdir));
+  return out;
+}
+
+std::vector<CredentialFileState> credential_states(const GlobalOptions& g, const Module& m) {
+  std::vector<CredentialFileState> out;
+  for (const auto& c : m.credentials) {
+    const std::string rel = "credentials/" + c.file + ".env";
+    auto it = std::find_if(out.begin(), out.end(), [&](const CredentialFileState& s) { return s.path == rel; });
+    if (it == out.end()) {
+      CredentialFileState s{rel, "absent", {}};
+      struct stat st {};
+      if (::stat((fs::path(g.workdir) / rel).c_str(), &st) == 0) s.mode = fmt::format("{:04o}", st.st_mode & 07777);
+      out.push_back(std::move(s));
+      it = out.end() - 1;
+    }
+    it->keys.push_back(c.key);
+  }
+  return out;
+}
+
+std::string verify_command_line(const GlobalOptions& g, int module, bool failover) {
+  std::string c = command_prefix(g);
+  if (!g.hosts.empty()) c += " --hosts '" + g.hosts + "'";
+  c += fmt::format(" verify --module {}", module);
+  if (failover) c += " --failover";
+  return c;
+}
+
+struct Prepared {
+  Module module;
+  std::vector<Host> hosts;
+};
+
+}  // namespace
+
+int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover) {
+  const auto parsed = load_inventory(g.inventory);
+  if (!parsed.ok()) {
+    for (const auto& d : parsed.errors) std::cerr << mask(d.format()) << '\n';
+    return kBadInput;
+  }
+  const auto all_targets = targets(parsed.inventory, g.target_options());
+
+  auto numbers = modules_to_verify(g, module);
+  if (!numbers) return bad_input(numbers.error().message);
+
+  // Everything that can be wrong in the input is reported before any host is contacted.
+  std::vector<Prepared> work;
+  for (int n : *numbers) {
+    auto m = load_module(n, module_source_of(g));
+    if (!m) return bad_input(m.error().message);
+    for (const auto& c : m->checks)
+      if (auto ok = validate_check_regexes(c, m->source_dir); !ok) return bad_input(ok.error().message);
+    if (auto ok = check_failover_kinds(*m, FailoverRegistry::global()); !ok) return bad_input(ok.error().message);
+    auto hosts = module_hosts(*m, all_targets, g.hosts);
+    if (!hosts) return bad_input(hosts.error().message);
+    if (hosts->empty()) return bad_input(fmt::format("module {}: no target host in {}", n, g.inventory));
+    work.push_back(Prepared{std::move(*m), std::move(*hosts)});
+  }
+
+  SessionPool pool(g.connect_options());
+  const Connector connect = [&pool](const Host& h) { return pool.connect(h); };
+  bool any_failed = false;
+  for (const auto& [m, hosts] : work) {
+    std::cout << fmt::format("==> Vérification du module {} ({}) sur {} serveur(s)\n", m.number, m.title_fr, hosts.size());
+    VerifyOptions opts{g.forks, Millis(g.timeout_s * 1000), failover, g.inventory};
+    const VerifyRun run = run_verify(m, hosts, connect, opts, FailoverRegistry::global());
+
+    for (const auto& h : run.hosts) {
+      int pass = 0, failed = 0, warn = 0, skipped = 0;
+      for (const auto& c : run.checks)
+        if (c.host == h) (c.status == CheckStatus::Pass ? pass : c.status == CheckStatus::Fail ? failed : c.status == CheckStatus::Warn ? warn : skipped)++;
+      auto u = std::find_if(run.unreachable.begin(), run.unreachable.end(), [&](const std::string& s) { return s.starts_with(h + ": "); });
+      if (u != run.unreachable.end())
+        std::cout << mask(fmt::format("{}: injoignable ({})\n", h, u->substr(h.size() + 2)));
+      else
+        std::cout << fmt::format("{}: {} ({} réussi(s), {} échoué(s), {} avertissement(s), {} non exécuté(s))\n", h,
+                                 failed > 0 ? "échec" : warn > 0 ? "avertissements" : "ok", pass, failed, warn, skipped);
+    }
+
+    ReportContext ctx;
+    ctx.generated_utc = now_utc_iso();
+    ctx.version = KBZ_VERSION;
+    ctx.command_line = verify_command_line(g, m.number, failover);
+    ctx.failover_requested = failover;
+    ctx.credentials = credential_states(g, m);
+    if (m.number < kLastModule) {
+      ctx.next_module = m.number + 1;
+      auto next = load_module(m.number + 1, module_source_of(g));
+      ctx.next_module_title = next && !next->title_fr.empty() ? next->title_fr : builtin_module_title(m.number + 1);
+    }
+    const std::string rel = "reports/" + validation_report_file_name(m.number);
+    const std::string path = (fs::path(g.workdir) / rel).string();
+    const ReportStatus status = report_status(run);
+    if (auto w = write_file_atomic(path, render_validation_report(m, run, ctx)); !w) {
+      std::cerr << "kbz-install verify: " << mask(w.error().message) << '\n';
+      any_failed = true;
+    }
+    RunRecord record = to_record(run, rel);
+    if (status == ReportStatus::Failed) record.status = "failed";  // e.g. nothing actually checked
+    if (auto r = record_run(g.workdir, record); !r) std::cerr << "kbz-install verify: " << mask(r.error().message) << '\n';
+    std::cout << fmt::format("Statut : {} — rapport : {}\n", status_label(status), path);
+    any_failed |= status == ReportStatus::Failed;
+  }
+  pool.close_all();
+  return any_failed ? static_cast<int>(ExitCode::HostFailure) : 0;
+}
+
 }  // namespace kbz

@@ -70,6 +70,7 @@ struct VerifyRun {
   std::map<std::string, std::map<std::string, std::string>> versions_found;  // host -> component -> version
   std::vector<CheckResult> checks;
   std::vector<FailoverResult> failovers;
+  std::map<std::string, Millis> host_durations;       // host -> time of its verify exec (checks run in one batch)
   bool ok() const;
 };
 

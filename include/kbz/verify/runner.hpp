@@ -1,0 +1,46 @@
+// The verify runner: per host ONE exec carrying the facts script and every check that applies to the host,
+// hosts in parallel; then, only when asked, the module's failover scenarios one after the other.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kbz/engine/batch.hpp"
+#include "kbz/engine/facts.hpp"
+#include "kbz/engine/module.hpp"
+#include "kbz/engine/results.hpp"
+#include "kbz/verify/failover.hpp"
+
+namespace kbz {
+
+struct VerifyOptions {
+  int forks = 32;
+  Millis timeout{0};              // for the host's verify exec; 0 = the connection's default
+  bool failover = false;          // --failover
+  std::string inventory_path;     // recorded in the report
+};
+
+// The module's hosts among the run's targets: module.targets ("all" or a selector), then --hosts on top.
+Result<std::vector<Host>> module_hosts(const Module& module, const std::vector<Host>& targets, std::string_view cli_selector);
+
+// The check's `hosts:` selector (comma-separated terms, any may match); empty = every host of the module.
+bool check_applies(const VerifyCheck& check, const Host& host);
+
+inline constexpr std::string_view kFactsItemId = "__facts";
+
+// What one host is sent: the facts script first, then the applicable checks in module order.
+std::vector<BatchItem> host_batch(const Module& module, const Host& host);
+
+// Turns the batch outputs into results (when: evaluated on the facts of the same batch). Version checks
+// that passed fill `versions` (component -> measured value).
+std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& host,
+                                             const std::vector<BatchOutput>& outputs,
+                                             std::map<std::string, std::string>& versions);
+
+// Every applicable check of a host we could not get results from fails with `why` (never hidden).
+std::vector<CheckResult> failed_host_results(const Module& module, const Host& host, const std::string& why);
+
+VerifyRun run_verify(const Module& module, const std::vector<Host>& hosts, const Connector& connect,
+                     const VerifyOptions& options, const FailoverRegistry& registry);
+
+}  // namespace kbz

@@ -1,0 +1,290 @@
+#include "kbz/report/docs_gen.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "kbz/core/secret.hpp"
+#include "kbz/report/atomic_file.hpp"
+#include "kbz/report/text_format.hpp"
+
+namespace kbz {
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kind_name(StepKind k) {
+  switch (k) {
+    case StepKind::File: return "file";
+    case StepKind::Packages: return "packages";
+    case StepKind::Command: return "command";
+    case StepKind::Service: return "service";
+    case StepKind::Wait: return "wait";
+    case StepKind::Container: return "container";
+  }
+  return "?";
+}
+
+// "modules/02-base-os/module.yaml" whether the module came from the embedded copy or --modules-dir, so the
+// generated text does not depend on how the command was run.
+std::string module_source(const Module& m) {
+  std::string dir = m.source_dir;
+  if (dir.starts_with("embedded:")) dir = dir.substr(9);
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  const std::string name = fs::path(dir).filename().string();
+  return name.empty() ? fmt::format("module {}", m.number) : fmt::format("modules/{}/module.yaml", name);
+}
+
+std::string join_code(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + md_code(x);
+  return s.empty() ? "—" : s;
+}
+
+std::string step_detail(const Step& s) {
+  switch (s.kind) {
+    case StepKind::File: return md_code(s.path);
+    case StepKind::Packages: return join_code(s.packages);
+    case StepKind::Service:
+      return fmt::format("{} : {}{}", md_code(s.service), s.state == "stopped" ? "arrêté" : "démarré",
+                         s.enabled ? ", activé au démarrage" : ", non activé");
+    case StepKind::Wait: return fmt::format("attente jusqu'à {} s", s.timeout_s);
+    case StepKind::Container: {
+      auto it = s.extra.find("name");
+      return it == s.extra.end() ? std::string("—") : "conteneur " + md_code(it->second);
+    }
+    case StepKind::Command: return s.apply.empty() ? std::string("vérification seule") : std::string("commande (voir ci-dessous)");
+  }
+  return "—";
+}
+
+std::string find_line(const std::string& text, size_t pos) {
+  return std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
+}
+
+}  // namespace
+
+std::string render_generated_block(const Module& m) {
+  std::string o;
+  auto line = [&o](const std::string& s) { o += s + '\n'; };
+  line(std::string(kGeneratedBegin));
+  line(fmt::format("<!-- Partie générée par `kbz-install docs` depuis {} : ne pas la modifier à la main. -->",
+                   module_source(m)));
+  line("");
+  line(fmt::format("## Référence du module {} : {}", m.number, m.title_fr));
+  line("");
+  line("| Élément | Valeur |");
+  line("|---|---|");
+  line(fmt::format("| Identifiant | {} |", md_code(m.id)));
+  line(fmt::format("| Titre (console) | {} |", md_cell(m.title)));
+  line(fmt::format("| Serveurs ciblés | {} |", m.targets.empty() || m.targets == "all"
+                                                   ? std::string("tous les serveurs cibles de l'inventaire (`all`)")
+                                                   : md_code(m.targets)));
+  line(fmt::format("| Définition | {} |", md_code(module_source(m))));
+  line(fmt::format("| Commandes | `kbz-install plan --module {0}`, `kbz-install apply --module {0}`, "
+                   "`kbz-install verify --module {0}` |",
+                   m.number));
+  line("");
+
+  line("### Versions");
+  line("");
+  if (m.versions.empty()) {
+    line("Aucune version épinglée par ce module.");
+  } else {
+    line("| Composant | Version |");
+    line("|---|---|");
+    for (const auto& [k, v] : m.versions) line(fmt::format("| {} | {} |", md_cell(k), md_code(v)));
+  }
+  line("");
+
+  line(fmt::format("### Étapes ({})", m.steps.size()));
+  line("");
+  line("Exécutées dans l'ordre sur chaque serveur, les serveurs en parallèle ; chaque étape est d'abord "
+       "vérifiée en lecture seule et n'est appliquée que si nécessaire.");
+  line("");
+  line("| # | Id | Type | Ce qu'elle fait | Détail | Serveurs | Condition |");
+  line("|---|---|---|---|---|---|---|");
+  int n = 0;
+  for (const auto& s : m.steps)
+    line(fmt::format("| {} | {} | {} | {} | {} | {} | {} |", ++n, md_code(s.id), kind_name(s.kind),
+                     md_cell(s.title_fr.empty() ? s.title : s.title_fr), step_detail(s),
+                     s.hosts.empty() ? std::string("tous") : md_code(s.hosts), s.when.empty() ? std::string("—") : md_code(s.when)));
+  line("");
+  bool any_command = false;
+  for (const auto& s : m.steps) any_command |= (s.kind == StepKind::Command || s.kind == StepKind::Wait) && !s.check.empty();
+  if (any_command) {
+    line("<details>");
+    line("<summary>Commandes des étapes (vérification / application)</summary>");
+    line("");
+    for (const auto& s : m.steps) {
+      if (!((s.kind == StepKind::Command || s.kind == StepKind::Wait) && !s.check.empty())) continue;
+      line(fmt::format("**{}**", s.id));
+      line("");
+      for (const auto& [label, cmd] : {std::pair<const char*, const std::string*>{"vérification", &s.check}, {"application", &s.apply}}) {
+        if (cmd->empty()) continue;
+        const std::string fence = md_fence(*cmd);
+        line(fmt::format("{} :", label));
+        line("");
+        line(fence + "sh");
+        line(*cmd);
+        line(fence);
+        line("");
+      }
+    }
+    line("</details>");
+    line("");
+  }
+
+  line("### Fichiers écrits");
+  line("");
+  bool files = false;
+  for (const auto& s : m.steps) files |= s.kind == StepKind::File;
+  if (!files) {
+    line("Aucun fichier écrit par ce module.");
+  } else {
+    line("| Chemin | Mode | Propriétaire | Étape | Modèle |");
+    line("|---|---|---|---|---|");
+    for (const auto& s : m.steps)
+      if (s.kind == StepKind::File)
+        line(fmt::format("| {} | {} | {} | {} | {} |", md_code(s.path), md_code(s.mode), md_code(s.owner), md_code(s.id),
+                         s.template_name.empty() ? std::string("contenu en ligne") : md_code(s.template_name)));
+  }
+  line("");
+
+  if (!m.handlers.empty()) {
+    line("### Actions de fin (handlers)");
+    line("");
+    line("| Id | Validation préalable | Commande | Reconnexion SSH |");
+    line("|---|---|---|---|");
+    for (const auto& h : m.handlers)
+      line(fmt::format("| {} | {} | {} | {} |", md_code(h.id), h.validate.empty() ? std::string("—") : md_code(h.validate),
+                       md_code(h.command), h.reconnect ? "oui (nouvelle session prouvée)" : "non"));
+    line("");
+  }
+
+  line("### Ports");
+  line("");
+  if (m.ports.empty()) line("Aucun port ouvert par ce module.");
+  for (const auto& p : m.ports) line("- " + p);
+  line("");
+
+  line(fmt::format("### Vérifications (`kbz-install verify --module {}`)", m.number));
+  line("");
+  if (m.checks.empty()) line("Aucune vérification définie.");
+  for (const auto& c : m.checks) {
+    line(fmt::format("#### {} — {}", md_code(c.id), c.title_fr.empty() ? c.id : c.title_fr));
+    line("");
+    if (!c.component.empty()) line("- Composant : " + c.component);
+    line("- Serveurs : " + (c.hosts.empty() ? std::string("tous ceux du module") : md_code(c.hosts)));
+    if (!c.when.empty()) line("- Condition : " + md_code(c.when));
+    std::string expect = fmt::format("code de sortie {}", c.expect_exit);
+    if (!c.expect_regex.empty()) expect += " et sortie contenant " + md_code(c.expect_regex);
+    line("- Attendu : " + expect);
+    line("- Valeur mesurée : " + (c.value_regex.empty() ? std::string("première ligne non vide de la sortie")
+                                                         : "première capture de " + md_code(c.value_regex)));
+    line(std::string("- Sévérité : ") + (c.severity == Severity::Warning ? "avertissement (non bloquant)" : "bloquant"));
+    line("");
+    const std::string fence = md_fence(c.command);
+    line(fence + "sh");
+    line(c.command);
+    line(fence);
+    line("");
+  }
+
+  line("### Scénarios de bascule (`--failover`)");
+  line("");
+  if (m.failover.empty()) {
+    line("Aucun scénario de bascule pour ce module.");
+  } else {
+    line("| Id | Type | Scénario | Paramètres |");
+    line("|---|---|---|---|");
+    for (const auto& f : m.failover) {
+      std::string params;
+      for (const auto& [k, v] : f.params) params += (params.empty() ? "" : ", ") + md_code(k + "=" + v);
+      line(fmt::format("| {} | {} | {} | {} |", md_code(f.id), md_code(f.kind), md_cell(f.title_fr),
+                       params.empty() ? std::string("—") : params));
+    }
+  }
+  line("");
+
+  line("### Credentials");
+  line("");
+  if (m.credentials.empty()) {
+    line("Aucun secret pour ce module.");
+  } else {
+    line("Générés par `kbz-install credentials init` dans `credentials/`, mode `0600`, jamais écrasés ni affichés "
+         "(noms seulement, jamais de valeur).");
+    line("");
+    line("| Fichier | Clé | Longueur | Caractères |");
+    line("|---|---|---|---|");
+    for (const auto& c : m.credentials)
+      line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key), c.length,
+                       md_cell(c.charset)));
+  }
+  line("");
+  line(std::string(kGeneratedEnd));
+  // Masked like everything user-visible: a module must never carry a secret, and if one does it stays hidden.
+  return mask(o);
+}
+
+std::string doc_skeleton(const Module& m, const std::string& block) {
+  std::string o;
+  o += fmt::format("# Module {} — {}\n\n", m.number, m.title_fr);
+  o += "<!-- Hors des marqueurs « GENERATED », ce document est écrit à la main : `kbz-install docs` le conserve tel quel. -->\n\n";
+  o += "## Architecture\n\n_À compléter : rôle du module, serveurs concernés, flux réseau._\n\n";
+  o += block;
+  o += "\n## Règles à ne pas changer\n\n_À compléter : choix imposés et pourquoi._\n\n";
+  o += "## Dépannage\n\n_À compléter : symptôme, cause, solution._\n";
+  return o;
+}
+
+Result<std::string> merge_generated(const std::string& existing, const std::string& block, const std::string& origin) {
+  const size_t b = existing.find(kGeneratedBegin);
+  const size_t e = existing.find(kGeneratedEnd);
+  if (b == std::string::npos && e == std::string::npos) {
+    std::string out = existing;
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    if (!out.empty()) out += '\n';
+    return out + block;
+  }
+  if (b == std::string::npos)
+    return fail(ErrorKind::Input, fmt::format("{}:{}: END GENERATED marker without BEGIN", origin, find_line(existing, e)));
+  if (e == std::string::npos)
+    return fail(ErrorKind::Input, fmt::format("{}:{}: BEGIN GENERATED marker without END", origin, find_line(existing, b)));
+  if (e < b)
+    return fail(ErrorKind::Input, fmt::format("{}:{}: END GENERATED marker before BEGIN", origin, find_line(existing, e)));
+  const size_t b2 = existing.find(kGeneratedBegin, b + 1);
+  if (b2 != std::string::npos)
+    return fail(ErrorKind::Input, fmt::format("{}:{}: second BEGIN GENERATED marker", origin, find_line(existing, b2)));
+  const size_t e2 = existing.find(kGeneratedEnd, e + 1);
+  if (e2 != std::string::npos)
+    return fail(ErrorKind::Input, fmt::format("{}:{}: second END GENERATED marker", origin, find_line(existing, e2)));
+  // Replace from BEGIN through END only; the newline (and everything) after END is the hand-written side's.
+  const std::string tail = existing.substr(e + kGeneratedEnd.size());
+  std::string blk = block;
+  if (!blk.empty() && blk.back() == '\n') blk.pop_back();
+  return existing.substr(0, b) + blk + tail;
+}
+
+Result<DocUpdate> plan_doc_update(const Module& m, const std::string& docs_dir) {
+  if (m.doc.empty()) return fail(ErrorKind::Input, fmt::format("module {}: no `doc:` file name", m.number));
+  DocUpdate u;
+  u.path = (fs::path(docs_dir) / m.doc).string();
+  const std::string block = render_generated_block(m);
+  std::error_code ec;
+  if (!fs::exists(u.path, ec)) {
+    u.change = DocChange::Created;
+    u.content = doc_skeleton(m, block);
+    return u;
+  }
+  auto existing = read_text_file(u.path);
+  if (!existing) return std::unexpected(existing.error());
+  auto merged = merge_generated(*existing, block, u.path);
+  if (!merged) return std::unexpected(merged.error());
+  u.content = std::move(*merged);
+  u.change = u.content == *existing ? DocChange::Unchanged : DocChange::Updated;
+  return u;
+}
+
+}  // namespace kbz

@@ -1,0 +1,174 @@
+#include "kbz/verify/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "kbz/core/interrupt.hpp"
+#include "kbz/core/secret.hpp"
+#include "kbz/report/text_format.hpp"
+#include "kbz/verify/check_eval.hpp"
+
+namespace kbz {
+
+namespace {
+
+std::vector<std::string_view> terms(std::string_view selector) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos <= selector.size()) {
+    const size_t comma = selector.find(',', pos);
+    std::string_view t = selector.substr(pos, comma == std::string_view::npos ? selector.npos : comma - pos);
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    if (!t.empty()) out.push_back(t);
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// One slot per host, written only by that host's thread.
+struct HostSlot {
+  bool started = false;
+  std::string unreachable;  // "host: reason"
+  std::vector<CheckResult> checks;
+  std::map<std::string, std::string> versions;
+  Millis duration{0};
+};
+
+}  // namespace
+
+Result<std::vector<Host>> module_hosts(const Module& module, const std::vector<Host>& targets, std::string_view cli_selector) {
+  std::vector<Host> hosts = targets;
+  if (!module.targets.empty() && module.targets != "all") {
+    auto selected = select_hosts(targets, module.targets);
+    if (!selected) return fail(ErrorKind::Input, fmt::format("module {} targets: {}", module.number, selected.error().message));
+    hosts = std::move(*selected);
+  }
+  if (!cli_selector.empty()) {
+    auto selected = select_hosts(hosts, cli_selector);
+    if (!selected) return fail(ErrorKind::Usage, fmt::format("--hosts among module {} hosts: {}", module.number, selected.error().message));
+    hosts = std::move(*selected);
+  }
+  return hosts;
+}
+
+bool check_applies(const VerifyCheck& check, const Host& host) {
+  const auto t = terms(check.hosts);
+  if (t.empty()) return true;
+  return std::any_of(t.begin(), t.end(), [&](std::string_view term) { return host_matches(host, term); });
+}
+
+std::vector<BatchItem> host_batch(const Module& module, const Host& host) {
+  std::vector<BatchItem> items{{std::string(kFactsItemId), facts_script()}};
+  // Checks whose `when:` will turn out false still run: they are read-only, and facts only exist once this
+  // same exec has returned. Their output is discarded and they are reported "non exécuté".
+  for (const auto& c : module.checks)
+    if (check_applies(c, host)) items.push_back({c.id, c.command});
+  return items;
+}
+
+std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& host,
+                                             const std::vector<BatchOutput>& outputs,
+                                             std::map<std::string, std::string>& versions) {
+  Facts facts;
+  for (const auto& o : outputs)
+    if (o.id == kFactsItemId) facts = parse_facts(o.output);
+  std::vector<CheckResult> results;
+  for (const auto& c : module.checks) {
+    if (!check_applies(c, host)) continue;
+    auto it = std::find_if(outputs.begin(), outputs.end(), [&](const BatchOutput& o) { return o.id == c.id; });
+    if (!c.when.empty() && !evaluate_when(c.when, facts, host)) {
+      CheckResult r{c.id, host.hostname, CheckStatus::Skipped, "", mask(fmt::format("condition « {} » non remplie", c.when)), Millis{0}};
+      results.push_back(std::move(r));
+      continue;
+    }
+    if (it == outputs.end()) {
+      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "", "aucune sortie reçue pour cette vérification", Millis{0}});
+      continue;
+    }
+    CheckResult r = evaluate_check(c, host.hostname, it->exit_status, it->output);
+    if (is_version_check(c) && r.status != CheckStatus::Fail && !r.value.empty()) versions[version_component(c)] = r.value;
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+std::vector<CheckResult> failed_host_results(const Module& module, const Host& host, const std::string& why) {
+  std::vector<CheckResult> results;
+  for (const auto& c : module.checks)
+    if (check_applies(c, host)) results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "", mask(why), Millis{0}});
+  return results;
+}
+
+VerifyRun run_verify(const Module& module, const std::vector<Host>& hosts, const Connector& connect,
+                     const VerifyOptions& options, const FailoverRegistry& registry) {
+  VerifyRun run;
+  run.module = module.number;
+  run.started_utc = now_utc_iso();
+  run.inventory_path = options.inventory_path;
+  for (const auto& h : hosts) run.hosts.push_back(h.hostname);
+  const auto t0 = std::chrono::steady_clock::now();
+
+  std::vector<HostSlot> slots(hosts.size());
+  for_each_host_parallel(hosts, options.forks, [&](const Host& host, size_t index) {
+    HostSlot& slot = slots[index];
+    if (interrupted()) return;
+    slot.started = true;
+    const auto h0 = std::chrono::steady_clock::now();
+    auto conn = connect(host);
+    if (!conn) {
+      const std::string reason = mask(conn.error().message);
+      slot.unreachable = host.hostname + ": " + reason;
+      slot.checks = failed_host_results(module, host, "injoignable : " + reason);
+    } else {
+      const auto items = host_batch(module, host);
+      auto outputs = run_batch(**conn, items, options.timeout);
+      if (!outputs)
+        slot.checks = failed_host_results(module, host, "exécution des vérifications impossible : " + outputs.error().message);
+      else
+        slot.checks = evaluate_host_batch(module, host, *outputs, slot.versions);
+    }
+    slot.duration = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - h0);
+  });
+
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    HostSlot& slot = slots[i];
+    if (!slot.started) {
+      // Ctrl-C before this host started: every check of it is reported as not run, not as passed.
+      for (const auto& c : module.checks)
+        if (check_applies(c, hosts[i]))
+          run.checks.push_back(CheckResult{c.id, hosts[i].hostname, CheckStatus::Skipped, "", "interrompu (Ctrl-C) avant ce serveur", Millis{0}});
+      continue;
+    }
+    if (!slot.unreachable.empty()) run.unreachable.push_back(slot.unreachable);
+    for (auto& c : slot.checks) run.checks.push_back(std::move(c));
+    if (!slot.versions.empty()) run.versions_found[hosts[i].hostname] = std::move(slot.versions);
+    run.host_durations[hosts[i].hostname] = slot.duration;
+  }
+
+  if (options.failover && !interrupted()) {
+    for (const auto& sc : module.failover) {
+      const FailoverFn* fn = registry.find(sc.kind);
+      FailoverResult r;
+      if (fn == nullptr) {
+        r = FailoverResult{sc.id, sc.title_fr, CheckStatus::Fail, {}, fmt::format("type de scénario inconnu : {}", sc.kind)};
+      } else {
+        VerifyContext ctx{module, hosts, connect, sc, options.timeout};
+        r = (*fn)(ctx);
+        if (r.scenario_id.empty()) r.scenario_id = sc.id;
+        if (r.title_fr.empty()) r.title_fr = sc.title_fr;
+      }
+      r.detail = mask(r.detail);
+      for (auto& [k, v] : r.measures) v = mask(v);
+      run.failovers.push_back(std::move(r));
+      if (interrupted()) break;
+    }
+  }
+  run.duration = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0);
+  return run;
+}
+
+}  // namespace kbz
