@@ -263,7 +263,14 @@ HostRun HostWorker::run() {
           if (step.kind == StepKind::File) diffs.emplace_back(i, *d);
         } else {
           activity(step.id);
-          auto res = exec(d->apply);
+          // Image archives go up first (SFTP, skipped when the remote sha256 matches), then the apply loads them.
+          Result<ExecResult> res = ExecResult{0, {}, {}, Millis{0}};
+          for (const auto& up : d->uploads)
+            if (auto sent = conn_->upload(up); !sent) {
+              res = std::unexpected(sent.error());
+              break;
+            }
+          if (res) res = exec(d->apply);
           if (!res) {
             r.status = StepStatus::Failed, r.message = mask(res.error().message);
           } else if (res->exit_status != 0) {

@@ -112,7 +112,9 @@ class Parser {
 
   Step step(const YAML::Node& n) const {
     only_keys(n, {"id", "title", "title_fr", "kind", "hosts", "when", "notify", "timeout", "path", "template",
-                  "content", "mode", "owner", "packages", "check", "apply", "service", "state", "enabled"},
+                  "content", "mode", "owner", "packages", "check", "apply", "service", "state", "enabled",
+                  "image", "name", "run_as", "command", "mounts", "env", "restart", "log_max_size",
+                  "log_max_file", "stop_timeout"},
               "a step");
     Step s;
     s.line = n.Mark().line + 1;
@@ -177,16 +179,56 @@ class Parser {
       s.check = required(n, "check", what);
       if (!n["timeout"]) s.timeout_s = 60;
       forbid({"path", "template", "content", "mode", "owner", "packages", "apply", "service", "state", "enabled"});
-    } else if (kind == "container") {
-      error(n["kind"], fmt::format("{}: kind 'container' is not supported yet (planned for the module 4 issue)", what));
+    } else if (kind == "container" || kind == "image") {
+      container_or_image(n, s, kind, what);
     } else {
-      error(n["kind"], fmt::format("{}: unknown kind '{}' (file, packages, command, service, wait)", what, kind));
+      error(n["kind"], fmt::format("{}: unknown kind '{}' (file, packages, command, service, wait, container, image)", what, kind));
     }
+    if (kind != "container" && kind != "image")
+      for (const char* k : {"image", "name", "run_as", "command", "mounts", "env", "restart", "log_max_size",
+                            "log_max_file", "stop_timeout"})
+        if (n[k]) error(n[k], fmt::format("'{}' does not apply to a {} step", k, kind));
     return s;
   }
 
+  // Container and image steps (ARCHITECTURE.md, "container and image steps").
+  void container_or_image(const YAML::Node& n, Step& s, const std::string& kind, const std::string& what) const {
+    static const std::regex name_re("[a-z0-9][a-z0-9_-]*");
+    s.image = required(n, "image", what);
+    if (!std::regex_match(s.image, name_re)) error(n["image"], fmt::format("{}: image must name an entry of images: (a-z 0-9 - _)", what));
+    for (const char* k : {"path", "template", "content", "mode", "owner", "packages", "check", "apply", "service", "state", "enabled"})
+      if (n[k]) error(n[k], fmt::format("'{}' does not apply to a {} step", k, kind));
+    if (kind == "image") {
+      s.kind = StepKind::Image;
+      for (const char* k : {"name", "run_as", "command", "mounts", "env", "restart", "log_max_size", "log_max_file", "stop_timeout"})
+        if (n[k]) error(n[k], fmt::format("'{}' does not apply to an image step", k));
+      return;
+    }
+    s.kind = StepKind::Container;
+    s.container_name = required(n, "name", what);
+    s.run_as = required(n, "run_as", what);
+    s.command = list(n, "command");
+    s.mounts = list(n, "mounts");
+    for (size_t i = 0; i < s.mounts.size(); ++i) {
+      static const std::regex mount_re("[^:]+:/[^:]*(:ro|:rw)?");
+      if (!std::regex_match(s.mounts[i], mount_re) || !(s.mounts[i].front() == '/' || s.mounts[i].starts_with("{{")))
+        error(n["mounts"][i], fmt::format("{}: mount '{}' must be /SRC:/DST or /SRC:/DST:ro", what, s.mounts[i]));
+    }
+    s.env = string_map(n, "env");
+    s.restart = str(n, "restart", s.restart);
+    if (s.restart != "unless-stopped" && s.restart != "always" && s.restart != "on-failure" && s.restart != "no")
+      error(n["restart"], fmt::format("{}: restart must be unless-stopped, always, on-failure or no", what));
+    s.log_max_size = str(n, "log_max_size", s.log_max_size);
+    static const std::regex size_re("[1-9][0-9]*[kmg]");
+    if (!std::regex_match(s.log_max_size, size_re)) error(n["log_max_size"], fmt::format("{}: log_max_size must look like 20m", what));
+    s.log_max_file = integer(n, "log_max_file", s.log_max_file);
+    if (s.log_max_file < 1 || s.log_max_file > 100) error(n["log_max_file"], fmt::format("{}: log_max_file must be 1..100", what));
+    s.stop_timeout_s = integer(n, "stop_timeout", s.stop_timeout_s);
+    if (s.stop_timeout_s < 1 || s.stop_timeout_s > 3600) error(n["stop_timeout"], fmt::format("{}: stop_timeout must be 1..3600 s", what));
+  }
+
   Module module(const YAML::Node& root) const {
-    only_keys(root, {"number", "id", "title", "title_fr", "doc", "targets", "versions", "ports", "credentials",
+    only_keys(root, {"number", "id", "title", "title_fr", "doc", "targets", "versions", "images", "ports", "credentials",
                      "steps", "handlers", "verify", "failover"},
               "module.yaml");
     Module m;
@@ -200,6 +242,13 @@ class Parser {
     m.targets = str(root, "targets", "all");
     m.versions = string_map(root, "versions");
     m.ports = list(root, "ports");
+    m.images = string_map(root, "images");
+    for (const auto& [name, ref] : m.images) {
+      // The same rule as kbz.yaml images.*: a version tag or a digest, never :latest or no tag.
+      const auto last = ref.substr(ref.find_last_of('/') == std::string::npos ? 0 : ref.find_last_of('/') + 1);
+      if (ref.find("@sha256:") == std::string::npos && (last.find(':') == std::string::npos || last.ends_with(":latest")))
+        error(root["images"][name], fmt::format("images.{}: '{}' must be pinned (a version tag or @sha256: digest)", name, ref));
+    }
 
     std::set<std::string> cred_keys;
     for (const auto& c : seq(root, "credentials")) {
@@ -223,6 +272,8 @@ class Parser {
       Step s = step(n);
       if (step_nodes.contains(s.id)) error(n["id"], fmt::format("step id '{}' is used twice", s.id));
       step_nodes[s.id] = n;
+      if ((s.kind == StepKind::Container || s.kind == StepKind::Image) && m.images.contains(s.image))
+        s.default_image = m.images.at(s.image);
       m.steps.push_back(std::move(s));
     }
     std::set<std::string> handler_ids;

@@ -1,5 +1,8 @@
 #include "kbz/engine/steps.hpp"
 
+#include "kbz/engine/container_step.hpp"
+#include "kbz/engine/image_step.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <openssl/evp.h>
@@ -116,7 +119,9 @@ Result<std::string> render_check(const Step& step, const TemplateContext& ctx) {
       return fmt::format("systemctl is-active {0}; systemctl is-enabled {0}", shell_quote(*unit));
     }
     case StepKind::Container:
-      break;
+      return container_render_check(step, ctx);
+    case StepKind::Image:
+      return image_render_check(step, ctx);
   }
   return fail(ErrorKind::Input, fmt::format("step '{}': kind not supported yet", step.id));
 }
@@ -240,7 +245,9 @@ Result<StepDecision> decide(const Step& step, const std::string& source, int che
       return d;
     }
     case StepKind::Container:
-      break;
+      return container_decide(step, check_exit, check_output, ctx);
+    case StepKind::Image:
+      return image_decide(step, check_exit, check_output, ctx);
   }
   return fail(ErrorKind::Input, fmt::format("step '{}': kind not supported yet", step.id));
 }

@@ -70,7 +70,7 @@ mu::data build_data(const TemplateContext& ctx) {
   for (const auto& [k, v] : ctx.credentials) creds.set(k, v);
   root.set("credentials", creds);
   mu::data all{mu::data::type::list};
-  std::map<std::string, mu::data> by_role;
+  std::map<std::string, mu::data> by_role, by_subrole;
   for (const auto& h : ctx.all_hosts) {
     mu::data item;
     item.set("hostname", h.hostname);
@@ -78,11 +78,17 @@ mu::data build_data(const TemplateContext& ctx) {
     all.push_back(item);
     auto [it, _] = by_role.try_emplace(h.role, mu::data::type::list);
     it->second.push_back(item);
+    auto [sub, __] = by_subrole.try_emplace(h.subrole, mu::data::type::list);
+    sub->second.push_back(item);
   }
   root.set("hosts", all);
   mu::data roles;
   for (auto& [role, list] : by_role) roles.set(role, list);
   root.set("hosts_by_role", roles);
+  // e.g. the Redis bootstrap master: {{#hosts_by_subrole.master}}{{private_ip}}{{/hosts_by_subrole.master}}
+  mu::data subroles;
+  for (auto& [subrole, list] : by_subrole) subroles.set(subrole, list);
+  root.set("hosts_by_subrole", subroles);
   return root;
 }
 

@@ -2,10 +2,17 @@
 
 #include <fmt/format.h>
 
+#include "kbz/failover/redis_sentinel_failover.hpp"
+
 namespace kbz {
 
 FailoverRegistry& FailoverRegistry::global() {
-  static FailoverRegistry instance;
+  // Built-in kinds are added here, explicitly: a static initializer in a static library may never be linked.
+  static FailoverRegistry instance = [] {
+    FailoverRegistry r;
+    register_redis_sentinel_failover(r);
+    return r;
+  }();
   return instance;
 }
 

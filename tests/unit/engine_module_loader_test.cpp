@@ -42,7 +42,8 @@ TEST(ModuleLoader, UnknownModuleNamesTheKnownOnes) {
 TEST(ModuleLoader, UnknownKeyIsAnErrorWithLineAndColumn) {
   EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    aply: x\n"),
             "module.yaml:8:5: unknown key 'aply' in a step (known: id, title, title_fr, kind, hosts, when, notify, "
-            "timeout, path, template, content, mode, owner, packages, check, apply, service, state, enabled)");
+            "timeout, path, template, content, mode, owner, packages, check, apply, service, state, enabled, image, name, "
+            "run_as, command, mounts, env, restart, log_max_size, log_max_file, stop_timeout)");
   EXPECT_NE(error_of(std::string(kHead) + "stepz: []\n").find("module.yaml:4:1: unknown key 'stepz'"), std::string::npos);
 }
 
@@ -85,9 +86,9 @@ TEST(ModuleLoader, KindSpecificRequiredFields) {
             std::string::npos);
 }
 
-TEST(ModuleLoader, ContainerKindIsNotSupportedYet) {
+TEST(ModuleLoader, ContainerKindNeedsAnImage) {  // container/image kinds: tests/unit/container_step_test.cpp
   EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - {id: redis, kind: container}\n"),
-            "module.yaml:5:23: step 'redis': kind 'container' is not supported yet (planned for the module 4 issue)");
+            "module.yaml:5:5: step 'redis' needs 'image'");
 }
 
 TEST(ModuleLoader, YamlSyntaxErrorsCarryThePosition) {

@@ -10,7 +10,7 @@
 
 namespace kbz {
 
-enum class StepKind { File, Packages, Command, Service, Wait, Container };
+enum class StepKind { File, Packages, Command, Service, Wait, Container, Image };
 
 struct Step {
   std::string id;
@@ -32,6 +32,19 @@ struct Step {
   bool enabled = true;
   // Container (module 4+): name, image key in settings.images, args; rendered configs mounted read-only
   std::map<std::string, std::string> extra;
+  // Container / Image: `image` names an entry of kbz.yaml `images:`; when kbz.yaml does not name it, the
+  // module's pinned default (Module::images) is used, copied here by the loader.
+  std::string image, default_image;
+  // Container: see src/engine/steps/container_step.cpp and ARCHITECTURE.md.
+  std::string container_name;
+  std::string run_as;                  // host account whose uid:gid the container runs with (owns its files)
+  std::vector<std::string> command;    // argv after the image
+  std::vector<std::string> mounts;     // "SRC:DST" (read-write) or "SRC:DST:ro" (hashed into the spec)
+  std::map<std::string, std::string> env;  // never secrets (refused: argv)
+  std::string restart = "unless-stopped";
+  std::string log_max_size = "20m";
+  int log_max_file = 3;
+  int stop_timeout_s = 30;
   int line = 0;                    // where it stands in module.yaml, for error messages
 };
 
@@ -80,6 +93,7 @@ struct Module {
   std::string doc;                 // docs/ file name, e.g. MODULE_02_BASE_OS.md
   std::string targets;             // selector of hosts the module runs on; "all" = every target host
   std::map<std::string, std::string> versions;  // shown in plan/report/docs
+  std::map<std::string, std::string> images;    // image name -> pinned default reference (kbz.yaml images.* wins)
   std::vector<std::string> ports;  // "6379/tcp from private CIDR" for docs
   std::vector<CredentialSpec> credentials;
   std::vector<Step> steps;

@@ -3,6 +3,7 @@
 // feed them recorded check output (tests/fixtures/steps/).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "kbz/core/error.hpp"
 #include "kbz/engine/module.hpp"
@@ -18,6 +19,7 @@ struct StepDecision {
   std::string path;            // File: the rendered remote path
   std::string rendered;        // File: the rendered content, for plan diffs
   bool remote_exists = false;  // File: whether there is a remote version to diff against
+  std::vector<UploadRequest> uploads;  // Image: sent first (SFTP, skipped when the sha256 matches), then apply
 };
 
 std::string shell_quote(std::string_view s);

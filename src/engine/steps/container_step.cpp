@@ -1,0 +1,213 @@
+#include "kbz/engine/container_step.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <sstream>
+
+#include "kbz/engine/image_step.hpp"
+
+namespace kbz {
+namespace {
+
+// What the rendered step says, every templated field rendered once (secrets refused: they would reach argv).
+struct Rendered {
+  std::string name, ref, user;
+  std::vector<std::string> command;
+  std::vector<Mount> mounts;
+  std::vector<std::pair<std::string, std::string>> env;
+};
+
+Result<Rendered> render(const Step& step, const TemplateContext& ctx) {
+  Rendered r;
+  const auto field = [&](const std::string& text, const std::string& what) {
+    return render_command(text, ctx, fmt::format("step '{}' {}", step.id, what));
+  };
+  auto name = field(step.container_name, "name");
+  if (!name) return std::unexpected(name.error());
+  r.name = *name;
+  auto ref = step_image_ref(step, ctx);
+  if (!ref) return std::unexpected(ref.error());
+  r.ref = *ref;
+  auto user = field(step.run_as, "run_as");
+  if (!user) return std::unexpected(user.error());
+  r.user = *user;
+  for (const auto& arg : step.command) {
+    auto a = field(arg, "command");
+    if (!a) return std::unexpected(a.error());
+    r.command.push_back(*a);
+  }
+  for (const auto& m : step.mounts) {
+    auto text = field(m, "mounts");
+    if (!text) return std::unexpected(text.error());
+    auto parsed = parse_mount(*text);
+    if (!parsed) return fail(ErrorKind::Input, fmt::format("step '{}': {}", step.id, parsed.error().message));
+    r.mounts.push_back(*parsed);
+  }
+  for (const auto& [k, v] : step.env) {
+    auto value = field(v, "env." + k);
+    if (!value) return std::unexpected(value.error());
+    r.env.emplace_back(k, *value);
+  }
+  return r;
+}
+
+// Go templates for `docker inspect -f`, built here so they never pass through mustache.
+constexpr const char* kStateFormat =
+    "'state={{.State.Status}}\nspec={{index .Config.Labels \"kbz.spec\"}}\nparts={{index .Config.Labels \"kbz.spec.parts\"}}'";
+
+std::string short_hash(const std::string& text) { return sha256_hex(text).substr(0, 12); }
+
+ContainerSpec spec_of(const Step& step, const Rendered& r, const ContainerFacts& f) {
+  ContainerSpec s;
+  s.image = fmt::format("ref={}\nid={}\n", r.ref, f.image_id);
+  std::string run = fmt::format("name={}\nuser={}\nnetwork=host\nrestart={}\nlog={}/{}\n", r.name, f.user,
+                                step.restart, step.log_max_size, step.log_max_file);
+  for (const auto& a : r.command) run += "arg=" + a + "\n";
+  for (const auto& m : r.mounts) run += fmt::format("mount={}:{}{}\n", m.source, m.target, m.read_only ? ":ro" : "");
+  for (const auto& [k, v] : r.env) run += fmt::format("env={}={}\n", k, v);
+  s.run = run;
+  for (const auto& [path, sha] : f.files) s.config += fmt::format("file={} {}\n", sha, path);
+  return s;
+}
+
+std::string docker_run(const Step& step, const Rendered& r, const ContainerSpec& spec) {
+  std::string cmd = fmt::format(
+      "docker run -d --name {} --network host --user \"$(id -u {}):$(id -g {})\" --restart {} "
+      "--log-driver json-file --log-opt max-size={} --log-opt max-file={} --stop-timeout {} "
+      "--label kbz.spec={} --label {}",
+      shell_quote(r.name), shell_quote(r.user), shell_quote(r.user), shell_quote(step.restart),
+      shell_quote(step.log_max_size), step.log_max_file, step.stop_timeout_s, spec.hash(),
+      shell_quote("kbz.spec.parts=" + spec.parts()));
+  for (const auto& m : r.mounts)
+    cmd += " -v " + shell_quote(fmt::format("{}:{}{}", m.source, m.target, m.read_only ? ":ro" : ""));
+  for (const auto& [k, v] : r.env) cmd += " -e " + shell_quote(k + "=" + v);
+  cmd += " " + shell_quote(r.ref);
+  for (const auto& a : r.command) cmd += " " + shell_quote(a);
+  return cmd;
+}
+
+// A container that exits right away (bad config, unreadable file) must fail the step with its last logs.
+std::string still_running(const std::string& name) {
+  return fmt::format(
+      "sleep 3; if [ \"$(docker inspect -f '{{{{.State.Running}}}}' {0})\" != true ]; then "
+      "echo 'container {0} is not running:'; docker logs --tail 20 {0} 2>&1; exit 1; fi",
+      shell_quote(name));
+}
+
+}  // namespace
+
+Result<Mount> parse_mount(const std::string& text) {
+  std::vector<std::string> f;
+  std::istringstream in(text);
+  for (std::string part; std::getline(in, part, ':');) f.push_back(part);
+  if (f.size() < 2 || f.size() > 3 || f[0].empty() || f[1].empty() || (f.size() == 3 && f[2] != "ro" && f[2] != "rw"))
+    return fail(ErrorKind::Input, fmt::format("mount '{}' must be SRC:DST or SRC:DST:ro", text));
+  if (f[0].front() != '/' || f[1].front() != '/')
+    return fail(ErrorKind::Input, fmt::format("mount '{}': both paths must be absolute", text));
+  return Mount{f[0], f[1], f.size() == 3 && f[2] == "ro"};
+}
+
+std::string ContainerSpec::hash() const { return sha256_hex("image\n" + image + "run\n" + run + "config\n" + config); }
+
+std::string ContainerSpec::parts() const {
+  return fmt::format("image={} run={} config={}", short_hash(image), short_hash(run), short_hash(config));
+}
+
+ContainerFacts parse_container_check(const std::string& output) {
+  ContainerFacts f;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto value = [&](std::string_view key) { return line.substr(key.size()); };
+    if (line.starts_with("image_id=")) f.image_id = value("image_id=");
+    else if (line.starts_with("user=")) f.user = value("user=") == ":" ? "" : value("user=");
+    else if (line.starts_with("state=")) f.state = value("state=");
+    else if (line.starts_with("spec=")) f.spec = value("spec=");
+    else if (line.starts_with("parts=")) f.parts = value("parts=");
+    else if (line.starts_with("file ")) {
+      const auto rest = value("file ");
+      const auto space = rest.find(' ');
+      if (space != std::string::npos) f.files.emplace_back(rest.substr(space + 1), rest.substr(0, space));
+    }
+  }
+  if (f.spec == "<no value>") f.spec.clear();
+  if (f.parts == "<no value>") f.parts.clear();
+  return f;
+}
+
+Result<std::string> container_render_check(const Step& step, const TemplateContext& ctx) {
+  auto r = render(step, ctx);
+  if (!r) return std::unexpected(r.error());
+  std::string s = fmt::format(
+      "command -v docker >/dev/null 2>&1 || {{ echo 'docker is not installed'; exit 3; }}\n"
+      "echo \"image_id=$(docker image inspect -f '{{{{.Id}}}}' {0} 2>/dev/null)\"\n"
+      "echo \"user=$(id -u {1} 2>/dev/null):$(id -g {1} 2>/dev/null)\"\n",
+      shell_quote(r->ref), shell_quote(r->user));
+  // Read-only mounts are the rendered configs: their content is part of the spec. A folder hashes its files.
+  for (const auto& m : r->mounts) {
+    if (!m.read_only) continue;
+    s += fmt::format(
+        "kbz_f={0}; if [ -f \"$kbz_f\" ]; then echo \"file $(sha256sum < \"$kbz_f\" | cut -c1-64) $kbz_f\"; "
+        "elif [ -d \"$kbz_f\" ]; then echo \"file $(cd \"$kbz_f\" && find . -type f -exec sha256sum {{}} + | LC_ALL=C sort | "
+        "sha256sum | cut -c1-64) $kbz_f\"; else echo \"file absent $kbz_f\"; fi\n",
+        shell_quote(m.source));
+  }
+  s += fmt::format("docker inspect -f {} {} 2>/dev/null || echo state=absent", kStateFormat, shell_quote(r->name));
+  return s;
+}
+
+Result<StepDecision> container_decide(const Step& step, int check_exit, const std::string& check_output,
+                                      const TemplateContext& ctx) {
+  auto r = render(step, ctx);
+  if (!r) return std::unexpected(r.error());
+  if (check_exit != 0)
+    return fail(ErrorKind::Remote, fmt::format("step '{}': check failed (exit {}): {}", step.id, check_exit,
+                                               check_output.substr(0, check_output.find('\n'))));
+  const ContainerFacts f = parse_container_check(check_output);
+  if (f.image_id.empty())
+    return fail(ErrorKind::Remote, fmt::format("step '{}': image {} is not on the host (an image step must come first)",
+                                               step.id, r->ref));
+  if (f.user.empty())
+    return fail(ErrorKind::Remote, fmt::format("step '{}': host account '{}' does not exist", step.id, r->user));
+  for (const auto& [path, sha] : f.files)
+    if (sha == "absent")
+      return fail(ErrorKind::Remote, fmt::format("step '{}': mounted file {} does not exist", step.id, path));
+
+  const ContainerSpec spec = spec_of(step, *r, f);
+  StepDecision d;
+  d.apply.privilege = Privilege::Root;
+  d.apply.timeout = Millis(static_cast<long long>(step.timeout_s) * 1000);
+  if (f.state == "running" && f.spec == spec.hash()) return d;
+
+  d.change = true;
+  if (f.state.empty() || f.state == "absent") {
+    d.message = fmt::format("create {} from {}", r->name, r->ref);
+    d.apply.command = "set -e\n" + docker_run(step, *r, spec) + " >/dev/null\n" + still_running(r->name);
+    return d;
+  }
+  if (f.spec == spec.hash()) {
+    d.message = fmt::format("start {} (was {})", r->name, f.state);
+    d.apply.command = fmt::format("set -e\ndocker start {} >/dev/null\n{}", shell_quote(r->name), still_running(r->name));
+    return d;
+  }
+  // Say what changed, from the per-part hashes stored at creation.
+  std::vector<std::string> what;
+  const std::string want = spec.parts();
+  for (const char* part : {"image", "run", "config"}) {
+    const std::string key = std::string(part) + "=";
+    const auto value_in = [&](const std::string& parts) {
+      const auto at = parts.find(key);
+      return at == std::string::npos ? std::string{} : parts.substr(at + key.size(), 12);
+    };
+    if (value_in(f.parts) != value_in(want))
+      what.push_back(std::string(part) == "image" ? "image" : std::string(part) == "run" ? "command/mounts/env/user" : "mounted config");
+  }
+  d.message = fmt::format("recreate {}: {} changed", r->name, what.empty() ? std::string("spec") : fmt::format("{}", fmt::join(what, ", ")));
+  d.apply.command = fmt::format(
+      "set -e\ndocker stop -t {1} {0} >/dev/null\ndocker rm {0} >/dev/null\n{2} >/dev/null\n{3}", shell_quote(r->name),
+      step.stop_timeout_s, docker_run(step, *r, spec), still_running(r->name));
+  return d;
+}
+
+}  // namespace kbz

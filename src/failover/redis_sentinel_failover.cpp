@@ -1,0 +1,264 @@
+#include "kbz/failover/redis_sentinel_failover.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "kbz/core/secret.hpp"
+#include "kbz/engine/steps.hpp"
+
+namespace kbz {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kCli = "/usr/local/sbin/kbz-redis-cli";
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    out.push_back(l);
+  }
+  return out;
+}
+
+std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
+  const auto it = s.params.find(key);
+  return it == s.params.end() ? fallback : it->second;
+}
+
+std::string seconds(Millis ms) { return fmt::format("{:.1f} s", static_cast<double>(ms.count()) / 1000.0); }
+
+// One host, one command; the result text is masked before it can reach a message.
+struct Node {
+  Host host;
+  Connection* conn = nullptr;
+  Result<ExecResult> run(const std::string& command, std::string stdin_data = {}, Millis timeout = Millis{60000}) const {
+    return conn->run({command, std::move(stdin_data), Privilege::Root, timeout});
+  }
+  std::string status() const {
+    auto r = run(std::string(kCli) + " status", {}, Millis{20000});
+    return r && r->exit_status == 0 ? lines_of(r->out).empty() ? "" : lines_of(r->out)[0] : "";
+  }
+};
+
+std::string tail(const Result<ExecResult>& r) {
+  if (!r) return mask(r.error().message);
+  auto text = r->out + r->err;
+  if (text.size() > 300) text = text.substr(text.size() - 300);
+  return mask(text);
+}
+
+}  // namespace
+
+// redis-cli prints an error reply followed by an empty line: replies are told apart by an ECHO marker after
+// each key's commands, never by counting lines.
+std::vector<std::vector<std::string>> reply_blocks(const std::string& output, size_t count) {
+  std::vector<std::vector<std::string>> blocks(count);
+  size_t current = 0;
+  for (const auto& l : lines_of(output)) {
+    if (current >= count) break;
+    if (l == fmt::format("kbz-sep-{}", current)) {
+      ++current;
+      continue;
+    }
+    blocks[current].push_back(l);
+  }
+  blocks.resize(current);  // a block without its marker is incomplete (connection lost): not counted
+  return blocks;
+}
+
+std::string waited_writes_script(const std::vector<std::string>& keys, const std::vector<std::string>& values,
+                                 int timeout_ms) {
+  std::string s;
+  for (size_t i = 0; i < keys.size(); ++i)
+    s += fmt::format("SET {} {}\nWAIT 1 {}\nECHO kbz-sep-{}\n", keys[i], values[i], timeout_ms, i);
+  return s;
+}
+
+std::string reads_script(const std::vector<std::string>& keys) {
+  std::string s;
+  for (size_t i = 0; i < keys.size(); ++i) s += fmt::format("GET {}\nECHO kbz-sep-{}\n", keys[i], i);
+  return s;
+}
+
+std::vector<std::string> confirmed_keys(const std::string& output, const std::vector<std::string>& keys) {
+  const auto blocks = reply_blocks(output, keys.size());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const auto& b = blocks[i];
+    if (b.size() != 2 || b[0] != "OK" || b[1].empty() || b[1].find_first_not_of("0123456789") != std::string::npos) continue;
+    if (std::stoi(b[1]) >= 1) out.push_back(keys[i]);
+  }
+  return out;
+}
+
+std::vector<std::string> missing_keys(const std::string& output, const std::vector<std::string>& keys,
+                                      const std::vector<std::string>& values) {
+  const auto blocks = reply_blocks(output, keys.size());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (i >= blocks.size() || blocks[i].size() != 1 || blocks[i][0] != values[i]) out.push_back(keys[i]);
+  return out;
+}
+
+std::string status_field(const std::string& line, const std::string& name) {
+  std::istringstream in(line);
+  for (std::string word; in >> word;)
+    if (word.starts_with(name + "=")) return word.substr(name.size() + 1);
+  return {};
+}
+
+FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
+  FailoverResult res;
+  res.scenario_id = ctx.scenario.id;
+  res.title_fr = ctx.scenario.title_fr;
+  res.status = CheckStatus::Fail;
+  const int key_count = std::stoi(param(ctx.scenario, "keys", "200"));
+  const int max_failover_s = std::stoi(param(ctx.scenario, "max_failover_s", "30"));
+  const std::string master_name = param(ctx.scenario, "master_name", "kb-redis-master");
+  const auto give_up = [&](std::string why) {
+    res.detail = mask(why);
+    return res;
+  };
+
+  // The nodes of this run: Redis (ROLE redis) and the HAProxy write endpoints (SUBROLE internal-haproxy).
+  std::vector<Node> redis;
+  std::vector<Host> lbs;
+  for (const auto& h : ctx.hosts) {
+    if (h.role == "redis") {
+      auto c = ctx.connect(h);
+      if (!c) return give_up(fmt::format("{} injoignable : {}", h.hostname, c.error().message));
+      redis.push_back({h, *c});
+    } else if (h.subrole == "internal-haproxy") {
+      lbs.push_back(h);
+    }
+  }
+  if (redis.size() < 2 || lbs.empty())
+    return give_up(fmt::format("il faut au moins 2 nœuds redis et 1 HAProxy dans la sélection (trouvés : {} et {})",
+                               redis.size(), lbs.size()));
+
+  // Who is master now (the inventory's SUBROLE is only the bootstrap master).
+  std::optional<size_t> master;
+  for (size_t i = 0; i < redis.size(); ++i)
+    if (status_field(redis[i].status(), "role") == "master") {
+      if (master) return give_up("deux nœuds se déclarent maîtres avant le test : état à corriger d'abord");
+      master = i;
+    }
+  if (!master) return give_up("aucun nœud redis ne se déclare maître avant le test");
+  const Node& old_master = redis[*master];
+  const Node& client = redis[(*master + 1) % redis.size()];  // a replica stays up and runs redis-cli
+  const std::string lb = lbs.front().hostname;
+  res.measures.emplace_back("Ancien maître", fmt::format("{} ({})", old_master.host.hostname, old_master.host.private_ip));
+  res.measures.emplace_back("Client de test", fmt::format("{} via HAProxy {}", client.host.hostname, lb));
+
+  // 1. Known keys through HAProxy, each confirmed on a replica with WAIT.
+  std::mt19937_64 rng(std::random_device{}());
+  const std::string run_id = fmt::format("{:x}", rng() & 0xffffffffffULL);
+  std::vector<std::string> keys, values;
+  for (int i = 0; i < key_count; ++i) {
+    keys.push_back(fmt::format("kbz:failover:{}:{}", run_id, i));
+    values.push_back(fmt::format("v{}-{}", i, run_id));
+  }
+  const std::string lb_cli = fmt::format("{} lb {}", kCli, shell_quote(lb));
+  auto wrote = client.run(lb_cli, waited_writes_script(keys, values, 1000), Millis{120000});
+  if (!wrote || wrote->exit_status != 0) return give_up("écriture des clés de test via HAProxy impossible : " + tail(wrote));
+  const auto confirmed = confirmed_keys(wrote->out, keys);
+  res.measures.emplace_back("Clés écrites / confirmées (WAIT 1)", fmt::format("{} / {}", keys.size(), confirmed.size()));
+  if (confirmed.empty()) return give_up("aucune écriture confirmée par une réplique avant la bascule");
+
+  // 2. Stop the master's container; 3. time the promotion and the first write HAProxy routes to the new master.
+  const auto t0 = Clock::now();
+  auto stopped = old_master.run("docker stop -t 30 redis", {}, Millis{60000});
+  const auto stop_ms = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+  const auto restart_old = [&] { return old_master.run("docker start redis", {}, Millis{60000}); };
+  if (!stopped || stopped->exit_status != 0) {
+    restart_old();
+    return give_up("arrêt du conteneur redis du maître impossible : " + tail(stopped));
+  }
+  res.measures.emplace_back("Arrêt du conteneur (docker stop)", seconds(stop_ms));
+  const int deadline_s = std::max(60, 2 * max_failover_s);
+  // The poll runs on the client node in ONE exec (no SSH round trip per probe); times are ms since its start.
+  const std::string poll = fmt::format(
+      "kbz_t0=$(date +%s%3N); kbz_old={0}; kbz_prom=''\n"
+      "while [ $(( $(date +%s%3N) - kbz_t0 )) -lt {1} ]; do\n"
+      "  if [ -z \"$kbz_prom\" ]; then\n"
+      "    m=$({2} sentinel SENTINEL get-master-addr-by-name {3} 2>/dev/null | head -n 1 | tr -d '\\r')\n"
+      "    case \"$m\" in [0-9]*) [ \"$m\" != \"$kbz_old\" ] && kbz_prom=$(( $(date +%s%3N) - kbz_t0 )) && echo \"promoted=$m after_ms=$kbz_prom\";; esac\n"
+      "  fi\n"
+      "  r=$(printf 'SET kbz:failover:{4}:probe 1\\nINFO replication\\n' | timeout 3 {5} 2>/dev/null | tr -d '\\r' | grep -E '^(OK|role:)' | tr '\\n' ' ')\n"
+      "  case \"$r\" in 'OK role:master '*) echo \"routed_after_ms=$(( $(date +%s%3N) - kbz_t0 ))\"; exit 0;; esac\n"
+      "  sleep 0.2\n"
+      "done\n"
+      "echo timeout; exit 1\n",
+      shell_quote(old_master.host.private_ip), deadline_s * 1000, kCli, shell_quote(master_name), run_id, lb_cli);
+  const auto poll_start = Clock::now();
+  auto polled = client.run(poll, {}, Millis{(deadline_s + 30) * 1000LL});
+  const auto offset = std::chrono::duration_cast<Millis>(poll_start - t0);
+  std::string new_master;
+  std::optional<Millis> promoted, routed;
+  if (polled)
+    for (const auto& l : lines_of(polled->out)) {
+      if (l.starts_with("promoted=")) {
+        new_master = status_field(l, "promoted");
+        promoted = offset + Millis{std::stoll(status_field(l, "after_ms"))};
+      }
+      if (l.starts_with("routed_after_ms=")) routed = offset + Millis{std::stoll(l.substr(16))};
+    }
+  res.measures.emplace_back("Nouveau maître (Sentinel)", new_master.empty() ? "aucun" : new_master);
+  res.measures.emplace_back("Promotion par Sentinel", promoted ? seconds(*promoted) : "non observée");
+  res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître", routed ? seconds(*routed) : fmt::format("pas en {} s", deadline_s));
+
+  // 4. Every confirmed key must be readable through HAProxy.
+  std::vector<std::string> want_values;
+  for (const auto& k : confirmed) want_values.push_back(values[std::stoul(k.substr(k.rfind(':') + 1))]);
+  auto read = client.run(lb_cli, reads_script(confirmed), Millis{120000});
+  std::vector<std::string> lost = confirmed;
+  if (read && read->exit_status == 0) lost = missing_keys(read->out, confirmed, want_values);
+  res.measures.emplace_back("Clés confirmées perdues", fmt::format("{} / {}", lost.size(), confirmed.size()));
+
+  // 5. The old master comes back and must rejoin as a replica of the new master.
+  auto started = restart_old();
+  std::string rejoined = "non";
+  if (started && started->exit_status == 0) {
+    const auto until = Clock::now() + std::chrono::seconds(90);
+    while (Clock::now() < until) {
+      const auto st = old_master.status();
+      if (status_field(st, "role") == "slave" && status_field(st, "master_link_status") == "up") {
+        rejoined = fmt::format("oui, réplique de {}", status_field(st, "master_host"));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+  }
+  res.measures.emplace_back("Ancien maître réintégré", rejoined);
+
+  // Clean up the test keys (best effort: they carry a unique run id).
+  std::string dels;
+  for (const auto& k : keys) dels += "DEL " + k + "\n";
+  dels += fmt::format("DEL kbz:failover:{}:probe\n", run_id);
+  client.run(lb_cli, dels, Millis{120000});
+
+  std::vector<std::string> why;
+  if (!routed) why.push_back(fmt::format("aucune écriture routée vers un nouveau maître en {} s", deadline_s));
+  else if (*routed > std::chrono::seconds(max_failover_s))
+    why.push_back(fmt::format("bascule en {} (objectif ≤ {} s)", seconds(*routed), max_failover_s));
+  if (!lost.empty()) why.push_back(fmt::format("{} clé(s) confirmée(s) perdue(s), ex. {}", lost.size(), lost.front()));
+  if (rejoined == "non") why.push_back("l'ancien maître n'est pas revenu comme réplique en 90 s");
+  res.status = why.empty() ? CheckStatus::Pass : CheckStatus::Fail;
+  for (const auto& w : why) res.detail += (res.detail.empty() ? "" : " ; ") + w;
+  if (why.empty()) res.detail = fmt::format("nouveau maître {} joignable via HAProxy en {}, 0 clé confirmée perdue", new_master, seconds(*routed));
+  res.detail = mask(res.detail);
+  return res;
+}
+
+void register_redis_sentinel_failover(FailoverRegistry& registry) {
+  registry.add(kRedisSentinelFailoverKind, run_redis_sentinel_failover);
+}
+
+}  // namespace kbz
