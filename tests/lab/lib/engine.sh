@@ -29,7 +29,8 @@ start_engine() {
   mkdir -p "$LAB_DIR"
   log "starting dockerd (log: $LAB_DIR/dockerd.log)"
   # setsid: the daemon must outlive this script and not get the terminal's Ctrl-C.
-  setsid dockerd >>"$LAB_DIR/dockerd.log" 2>&1 </dev/null &
+  # 9>&-: nor may it inherit the lab lock (fd 9): every later lab.sh would wait on it.
+  setsid dockerd >>"$LAB_DIR/dockerd.log" 2>&1 </dev/null 9>&- &
   local pid=$!
   echo "$pid" >"$LAB_DIR/dockerd.pid"
   local deadline=$((SECONDS + 60))
