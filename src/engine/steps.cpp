@@ -199,10 +199,13 @@ Result<StepDecision> decide(const Step& step, const std::string& source, int che
     case StepKind::Command: {
       if (check_exit == 0) return d;
       d.change = true;
-      d.message = fmt::format("check exited {}", check_exit);
       auto apply = render_command(step.apply, ctx, fmt::format("step '{}' apply", step.id));
       if (!apply) return std::unexpected(apply.error());
       d.apply.command = *apply;
+      // The plan's reader wants to see what will run, not only that the check failed (masked by the caller).
+      std::string head = apply->substr(0, apply->find('\n'));
+      if (head.size() > 100) head = head.substr(0, 97) + "...";
+      d.message = fmt::format("check not met (exit {}); apply: {}", check_exit, head);
       return d;
     }
     case StepKind::Wait: {

@@ -46,7 +46,9 @@ std::string measured_value(const VerifyCheck& check, const std::string& output) 
   if (!check.value_regex.empty()) {
     try {
       std::smatch m;
-      if (std::regex_search(output, m, std::regex(check.value_regex, std::regex::ECMAScript)) && m.size() > 1 &&
+      const auto end = output.find_last_not_of("\r\n");  // as in evaluate_check: `$` = end of output
+      const std::string text = end == std::string::npos ? std::string{} : output.substr(0, end + 1);
+      if (std::regex_search(text, m, std::regex(check.value_regex, std::regex::ECMAScript)) && m.size() > 1 &&
           m[1].matched)
         return mask(cut(trim(m[1].str())));
     } catch (const std::regex_error&) {
@@ -66,7 +68,10 @@ CheckResult evaluate_check(const VerifyCheck& check, const std::string& host, in
   if (!check.expect_regex.empty()) {
     bool found = false;
     try {
-      found = std::regex_search(output, std::regex(check.expect_regex, std::regex::ECMAScript));
+      // Without the trailing newline(s) every command prints, `$` means "end of the output" as authors expect.
+      const auto end = output.find_last_not_of("\r\n");
+      const std::string text = end == std::string::npos ? std::string{} : output.substr(0, end + 1);
+      found = std::regex_search(text, std::regex(check.expect_regex, std::regex::ECMAScript));
     } catch (const std::regex_error& e) {
       why += (why.empty() ? "" : " ; ") + fmt::format("expression invalide « {} » : {}", check.expect_regex, e.what());
     }

@@ -42,6 +42,19 @@ TEST(VerifyCheck, RegexMissingFailsAndSaysWhy) {
   EXPECT_EQ(r.value, "Status: inactive");  // no capture: first non-empty line
 }
 
+// Found on the lab: every command ends its output with a newline, so an anchored `...$` never matched.
+TEST(VerifyCheck, DollarAnchorsAtTheEndOfTheOutputDespiteTheFinalNewline) {
+  VerifyCheck c;
+  c.id = "lb-write";
+  c.expect_regex = "^\\S+: OK role:master(; \\S+: OK role:master)*$";
+  c.value_regex = "^(.*)$";
+  auto r = evaluate_check(c, "redis-01", 0, "haproxy-01: OK role:master; haproxy-02: OK role:master\n");
+  EXPECT_EQ(r.status, CheckStatus::Pass) << r.detail;
+  EXPECT_EQ(r.value, "haproxy-01: OK role:master; haproxy-02: OK role:master");
+  auto bad = evaluate_check(c, "redis-01", 0, "haproxy-01: OK role:master; haproxy-02: OK role:slave\n");
+  EXPECT_EQ(bad.status, CheckStatus::Fail);
+}
+
 TEST(VerifyCheck, ExitStatusMustMatchExpectExit) {
   VerifyCheck c;
   c.id = "version-docker";

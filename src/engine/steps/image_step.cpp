@@ -71,7 +71,8 @@ Result<std::string> image_render_check(const Step& step, const TemplateContext& 
   if (!ref) return ref;
   return fmt::format(
       "command -v docker >/dev/null 2>&1 || {{ echo 'docker is not installed'; exit 3; }}; "
-      "docker image inspect -f {} {} 2>/dev/null || echo absent",
+      // A missing image still prints an empty line before failing: print the ID only when there is one.
+      "kbz_id=$(docker image inspect -f {} {} 2>/dev/null) && [ -n \"$kbz_id\" ] && echo \"$kbz_id\" || echo absent",
       kIdFormat, shell_quote(*ref));
 }
 
@@ -81,7 +82,8 @@ Result<StepDecision> image_decide(const Step& step, int check_exit, const std::s
   if (!ref) return std::unexpected(ref.error());
   if (check_exit != 0)
     return fail(ErrorKind::Remote, fmt::format("step '{}': {}", step.id, first_line(check_output)));
-  const std::string have = first_line(check_output);
+  std::string have = first_line(check_output);
+  if (have.empty()) have = "absent";
   StepDecision d;
   d.apply.privilege = Privilege::Root;
   d.apply.timeout = Millis(static_cast<long long>(step.timeout_s) * 1000);
