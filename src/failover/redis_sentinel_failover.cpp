@@ -10,6 +10,7 @@
 
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/steps.hpp"
+#include "kbz/report/text_format.hpp"
 
 namespace kbz {
 namespace {
@@ -32,7 +33,8 @@ std::string param(const FailoverScenario& s, const std::string& key, const std::
   return it == s.params.end() ? fallback : it->second;
 }
 
-std::string seconds(Millis ms) { return fmt::format("{:.1f} s", static_cast<double>(ms.count()) / 1000.0); }
+// The report is French: "7,9 s", like every other duration in it.
+std::string seconds(Millis ms) { return format_duration_fr(ms); }
 
 // One host, one command; the result text is masked before it can reach a message.
 struct Node {

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# CI for module 4 (Redis + Sentinel + HAProxy) on the lab (profile redis: redis-01..03, haproxy-01/02):
+# module 2 first (Docker, UFW), then module 4: plan with diffs, apply, a second apply that changes nothing,
+# verify, verify --failover (0 confirmed key lost, new master through HAProxy within the goal), a re-apply
+# after the failover that still changes nothing, and the Redis password nowhere it must not be.
+# Images come from the lab bundle (Debian's redis and haproxy packages), uploaded by the image step.
+# Prints "lab-ci-module4: N passed, N failed" last; artefacts in build/lab-ci-module4/ (no credentials).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/lib/common.sh"
+source "$here/lib/engine.sh"
+source "$here/kbz.sh"
+source "$here/lib/ci.sh"
+cd "$REPO_TOP"
+need_root
+
+ci_begin lab-ci-module4
+[ -x "$KBZ_BIN" ] || build_kbz
+install_host_packages
+
+check "lab up (profile redis)" "$here/lab.sh" up --profile redis
+check "redis and haproxy images in the lab bundle" "$here/lab.sh" images redis haproxy
+rm -rf "$KBZ_WORKDIR"; mkdir -p "$KBZ_WORKDIR"
+report="$KBZ_WORKDIR/reports/RAPPORT_VALIDATION_MODULE4.md"
+
+check "apply --module 2 (Docker, UFW)" apply_json 2 "$KBZ_WORKDIR/m2.json"
+check "module 2: no host failed" assert_json "$KBZ_WORKDIR/m2.json" false
+
+plan_shows_files() {
+  kbz plan --module 4 >"$KBZ_WORKDIR/plan4.txt" || true   # exit 1 is fine: nothing is installed yet
+  local f
+  for f in /opt/keybuzz/redis/conf/redis.conf /opt/keybuzz/redis/conf/sentinel.seed.conf \
+           /opt/keybuzz/redis-lb/config/haproxy-redis.cfg; do
+    grep -qF -- "+++ $f (rendered)" "$KBZ_WORKDIR/plan4.txt" || { warn "plan has no diff for $f"; return 1; }
+  done
+  # Nothing installed yet: the plan must still list the containers, not stop at a missing image.
+  grep -q "redis-container" "$KBZ_WORKDIR/plan4.txt"
+}
+check "plan --module 4 shows every file with its diff" plan_shows_files
+check "apply --module 4 (first run)" apply_json 4 "$KBZ_WORKDIR/a1.json"
+check "first apply: no host failed" assert_json "$KBZ_WORKDIR/a1.json" false
+check "apply --module 4 (second run)" apply_json 4 "$KBZ_WORKDIR/a2.json"
+check "second apply: changed 0 on every host" assert_json "$KBZ_WORKDIR/a2.json" true
+check "verify --module 4 exits 0" kbz verify --module 4
+
+failover_ok() {
+  kbz verify --module 4 --failover
+  grep -q "Clés confirmées perdues : 0 / [1-9]" "$report" || { warn "confirmed keys lost (or none written)"; return 1; }
+  grep -q "Ancien maître réintégré : oui" "$report" || { warn "old master did not rejoin"; return 1; }
+  grep -o "Écriture via HAProxy sur le nouveau maître : [^<]*" "$report" >&2
+}
+check "verify --module 4 --failover: 0 confirmed key lost, old master back as replica" failover_ok
+check "verify after the failover exits 0 (new master, 2 replicas)" kbz verify --module 4
+check "apply after the failover changes nothing" apply_json 4 "$KBZ_WORKDIR/a3.json"
+check "after failover: changed 0 on every host" assert_json "$KBZ_WORKDIR/a3.json" true
+
+# The generated password: in credentials/ (0600) and the hosts' 0600 configs only.
+password_hidden() {
+  local pw; pw=$(sed -n 's/^REDIS_PASSWORD=//p' "$KBZ_WORKDIR/credentials/redis.env")
+  [ ${#pw} -ge 20 ] || { warn "no generated password in credentials/redis.env"; return 1; }
+  [ "$(stat -c %a "$KBZ_WORKDIR/credentials/redis.env")" = 600 ] || { warn "credentials/redis.env is not 0600"; return 1; }
+  if grep -rqF -- "$pw" "$KBZ_WORKDIR/logs" "$KBZ_WORKDIR/reports" "$KBZ_WORKDIR/.kbz" "$KBZ_WORKDIR/plan4.txt"; then
+    warn "the Redis password is in a log, report, state or plan"; return 1
+  fi
+  # Not in any container's argv or environment, nor in any process's argv on the hosts.
+  kbz exec --hosts role:redis -- 'docker inspect redis redis-sentinel; ps -eo args' >"$KBZ_WORKDIR/inspect.txt"
+  grep -q '"Cmd"' "$KBZ_WORKDIR/inspect.txt" || { warn "docker inspect gave nothing"; return 1; }
+  if grep -qF -- "$pw" "$KBZ_WORKDIR/inspect.txt"; then warn "the password is in a container's spec or argv"; return 1; fi
+  rm -f "$KBZ_WORKDIR/inspect.txt"
+}
+check "the Redis password is in no log, report, plan, argv or container spec" password_hidden
