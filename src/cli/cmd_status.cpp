@@ -23,7 +23,10 @@ int cmd_status(const GlobalOptions& g) {
   ctx.command_prefix = command_prefix(g);
   // Titles from the module definitions when they load; the built-in list covers modules not written yet.
   if (auto modules = load_all_modules(module_source_of(g)); modules)
-    for (const auto& m : *modules) ctx.titles[m.number] = m.title_fr;
+    for (const auto& m : *modules) {
+      ctx.titles[m.number] = m.title_fr;
+      ctx.available.insert(m.number);
+    }
 
   const std::string text = render_suivi(*runs, ctx);
   const std::string path = (std::filesystem::path(g.workdir) / "SUIVI_INSTALLATION_V2.md").string();

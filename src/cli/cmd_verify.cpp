@@ -142,11 +142,13 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     ctx.command_line = verify_command_line(g, m.number, failover);
     ctx.failover_requested = failover;
     ctx.credentials = credential_states(g, m);
-    if (m.number < kLastModule) {
-      ctx.next_module = m.number + 1;
-      auto next = load_module(m.number + 1, module_source_of(g));
-      ctx.next_module_title = next && !next->title_fr.empty() ? next->title_fr : builtin_module_title(m.number + 1);
-    }
+    // The next module this binary has (3 may not be written yet when 4 is): never a command that would fail.
+    if (auto all = load_all_modules(module_source_of(g)); all)
+      for (const auto& next : *all)
+        if (next.number > m.number && (ctx.next_module == 0 || next.number < ctx.next_module)) {
+          ctx.next_module = next.number;
+          ctx.next_module_title = next.title_fr.empty() ? builtin_module_title(next.number) : next.title_fr;
+        }
     const std::string rel = "reports/" + validation_report_file_name(m.number);
     const std::string path = (fs::path(g.workdir) / rel).string();
     const ReportStatus status = report_status(run);

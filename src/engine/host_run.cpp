@@ -149,8 +149,12 @@ void HostWorker::fetch_diffs(std::vector<std::pair<size_t, StepDecision>>& files
   for (auto& [i, d] : files) {
     auto& r = *std::find_if(results_.begin(), results_.end(),
                             [&](const StepResult& s) { return s.step_id == job_.module->steps[i].id; });
-    if (!d.remote_exists) r.diff = unified_diff("", d.rendered, d.path, false);
-    else if (remote.contains(fmt::format("f{}", i))) r.diff = unified_diff(remote[fmt::format("f{}", i)], d.rendered, d.path);
+    // Secret lines hidden first: the remote copy may hold a secret the Masker does not know.
+    if (!d.remote_exists) r.diff = unified_diff("", hide_secret_lines("", d.rendered, d.secret_prefixes).second, d.path, false);
+    else if (remote.contains(fmt::format("f{}", i))) {
+      const auto [old_text, new_text] = hide_secret_lines(remote[fmt::format("f{}", i)], d.rendered, d.secret_prefixes);
+      r.diff = unified_diff(old_text, new_text, d.path);
+    }
     else r.diff = mask(fmt::format("(remote {} could not be read for a diff: {})\n", d.path, fetch_error));
   }
 }

@@ -1,6 +1,7 @@
 #include "kbz/engine/steps.hpp"
 
 #include "kbz/engine/container_step.hpp"
+#include "kbz/engine/diff.hpp"
 #include "kbz/engine/image_step.hpp"
 
 #include <fmt/format.h>
@@ -140,6 +141,14 @@ Result<StepDecision> decide(const Step& step, const std::string& source, int che
       if (!content) return std::unexpected(content.error());
       d.path = *path;
       d.rendered = *content;
+      if (source.find("credentials.") != std::string::npos && !ctx.credentials.empty()) {
+        // Render again with markers for the secrets: the lines they land on are hidden in plan diffs.
+        constexpr const char* kMarker = "KBZSECRETMARKER7f3a";
+        TemplateContext marked = ctx;
+        for (auto& [key, value] : marked.credentials) value = kMarker;
+        if (auto m = render_template(source, marked, step.template_name.empty() ? step.id : step.template_name); m)
+          d.secret_prefixes = secret_line_prefixes(*m, kMarker);
+      }
       const std::string want_mode = normalize_mode(step.mode);
       std::vector<std::string> why;
       if (lines.empty() || check_exit != 0)

@@ -1,6 +1,7 @@
 #include "kbz/report/suivi.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "kbz/core/secret.hpp"
 #include "kbz/report/module_titles.hpp"
@@ -69,9 +70,9 @@ std::string state_icon(ModuleState state) {
   return "?";
 }
 
-int next_module(const std::vector<RunRecord>& runs) {
+int next_module(const std::vector<RunRecord>& runs, const std::set<int>& available) {
   for (int m = kFirstModule; m <= kLastModule; ++m)
-    if (module_state(runs, m) != ModuleState::Done) return m;
+    if (module_state(runs, m) != ModuleState::Done && (available.empty() || available.contains(m))) return m;
   return 0;
 }
 
@@ -175,9 +176,16 @@ std::string render_suivi(const std::vector<RunRecord>& runs, const SuiviContext&
 
   line("## 🚀 Prochaine Étape");
   line("");
-  const int next = next_module(runs);
-  if (next == 0) {
+  const int next = next_module(runs, ctx.available);
+  // Modules not built into this version yet: say so rather than send the reader to a command that fails.
+  std::vector<std::string> missing;
+  for (int m = kFirstModule; m <= kLastModule; ++m)
+    if (!ctx.available.empty() && !ctx.available.contains(m) && module_state(runs, m) != ModuleState::Done)
+      missing.push_back(std::to_string(m));
+  if (next == 0 && missing.empty()) {
     line("Tous les modules (2 à 9) sont appliqués et vérifiés.");
+  } else if (next == 0) {
+    line("Tous les modules disponibles dans cette version sont appliqués et vérifiés.");
   } else {
     const ModuleState st = module_state(runs, next);
     line(fmt::format("Module {} ({}) — {} {} :", next, title_for(ctx, next), state_icon(st), state_text(st)));
@@ -185,6 +193,10 @@ std::string render_suivi(const std::vector<RunRecord>& runs, const SuiviContext&
     line("```sh");
     line(next_command(runs, next, ctx.command_prefix));
     line("```");
+  }
+  if (!missing.empty()) {
+    line("");
+    line(fmt::format("Pas encore disponibles dans kbz-install {} : module(s) {}.", ctx.version, fmt::join(missing, ", ")));
   }
   line("");
   line("---");

@@ -16,6 +16,8 @@ ci_begin lab-ci-module2
 [ -x "$KBZ_BIN" ] || build_kbz
 install_host_packages   # jq is one of the lab's host packages
 
+# A fresh fleet every time: servers kept from an earlier run would hide first-install problems.
+check "lab down (start from blank servers)" "$here/lab.sh" down
 check "lab up (profile base)" "$here/lab.sh" up --profile base
 rm -rf "$KBZ_WORKDIR"; mkdir -p "$KBZ_WORKDIR"
 

@@ -18,6 +18,8 @@ ci_begin lab-ci-module4
 [ -x "$KBZ_BIN" ] || build_kbz
 install_host_packages
 
+# A fresh fleet every time: servers kept from an earlier run would hide first-install problems.
+check "lab down (start from blank servers)" "$here/lab.sh" down
 check "lab up (profile redis)" "$here/lab.sh" up --profile redis
 check "redis and haproxy images in the lab bundle" "$here/lab.sh" images redis haproxy
 rm -rf "$KBZ_WORKDIR"; mkdir -p "$KBZ_WORKDIR"

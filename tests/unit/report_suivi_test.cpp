@@ -37,6 +37,20 @@ TEST(ReportSuivi, ModuleStates) {
   EXPECT_EQ(module_state({rec("verify", 3, "ok")}, 3), ModuleState::NotDone);  // nothing applied by kbz-install
 }
 
+TEST(ReportSuivi, NextStepSkipsModulesThisBinaryDoesNotHave) {
+  const std::vector<RunRecord> runs = {rec("apply", 2, "ok"), rec("verify", 2, "ok")};
+  EXPECT_EQ(next_module(runs, {2, 4}), 4);  // 3 is not written yet: 4 is what can run next
+  EXPECT_EQ(next_module(runs, {2}), 0);
+  SuiviContext ctx;
+  ctx.generated_utc = "2026-11-28T10:00:00Z";
+  ctx.version = "0.3.0";
+  ctx.available = {2, 4};
+  const std::string text = render_suivi(runs, ctx);
+  EXPECT_NE(text.find("kbz-install plan --module 4"), std::string::npos) << text;
+  EXPECT_EQ(text.find("--module 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("Pas encore disponibles dans kbz-install 0.3.0 : module(s) 3, 5, 6, 7, 8, 9."), std::string::npos) << text;
+}
+
 TEST(ReportSuivi, NextStepIsTheFirstModuleNotDoneWithItsCommand) {
   std::vector<RunRecord> runs = {rec("apply", 2, "ok"), rec("verify", 2, "ok"), rec("apply", 3, "ok")};
   EXPECT_EQ(next_module(runs), 3);

@@ -19,6 +19,7 @@ struct StepDecision {
   std::string path;            // File: the rendered remote path
   std::string rendered;        // File: the rendered content, for plan diffs
   bool remote_exists = false;  // File: whether there is a remote version to diff against
+  std::vector<std::string> secret_prefixes;  // File: how its secret lines start (diff.hpp hide_secret_lines)
   std::vector<UploadRequest> uploads;  // Image: sent first (SFTP, skipped when the sha256 matches), then apply
 };
 

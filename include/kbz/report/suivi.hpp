@@ -2,6 +2,7 @@
 // (.kbz/state.json stays the machine-readable truth; this file is for people).
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,12 @@ struct SuiviContext {
   std::string version;
   std::string command_prefix = "kbz-install";  // with the global flags the next command needs (--inventory, --workdir)
   std::map<int, std::string> titles;           // module -> title_fr; missing ones come from the built-in list
+  std::set<int> available;                     // modules this binary has; empty = all 2..9
 };
 
 // The "Prochaine étape": first module (2..9) not ✅ and the exact command to run; 0 when all are done.
-int next_module(const std::vector<RunRecord>& runs);
+// The first module, in order, that is not applied and verified and that this binary has (empty = all).
+int next_module(const std::vector<RunRecord>& runs, const std::set<int>& available = {});
 std::string next_command(const std::vector<RunRecord>& runs, int module, const std::string& command_prefix);
 
 // Markdown, already masked.
