@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "kbz/cli/commands.hpp"
 #include "kbz/core/secret.hpp"
@@ -18,6 +19,7 @@
 #include "kbz/report/validation_report.hpp"
 #include "kbz/verify/check_eval.hpp"
 #include "kbz/verify/runner.hpp"
+#include "verify_json.hpp"
 
 namespace kbz {
 namespace fs = std::filesystem;
@@ -119,8 +121,12 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
   SessionPool pool(g.connect_options());
   const Connector connect = [&pool](const Host& h) { return pool.connect(h); };
   bool any_failed = false;
+  // --json: one document on stdout for every module, the French lines go nowhere (the report still written).
+  nlohmann::json doc{{"modules", nlohmann::json::array()}};
+  std::ostringstream discard;
+  std::ostream& out = g.json ? discard : std::cout;
   for (const auto& [m, hosts] : work) {
-    std::cout << fmt::format("==> Vérification du module {} ({}) sur {} serveur(s)\n", m.number, m.title_fr, hosts.size());
+    out << fmt::format("==> Vérification du module {} ({}) sur {} serveur(s)\n", m.number, m.title_fr, hosts.size());
     VerifyOptions opts{g.forks, Millis(g.timeout_s * 1000), failover, g.inventory, templates};
     const VerifyRun run = run_verify(m, hosts, connect, opts, FailoverRegistry::global());
 
@@ -130,9 +136,9 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
         if (c.host == h) (c.status == CheckStatus::Pass ? pass : c.status == CheckStatus::Fail ? failed : c.status == CheckStatus::Warn ? warn : skipped)++;
       auto u = std::find_if(run.unreachable.begin(), run.unreachable.end(), [&](const std::string& s) { return s.starts_with(h + ": "); });
       if (u != run.unreachable.end())
-        std::cout << mask(fmt::format("{}: injoignable ({})\n", h, u->substr(h.size() + 2)));
+        out << mask(fmt::format("{}: injoignable ({})\n", h, u->substr(h.size() + 2)));
       else
-        std::cout << fmt::format("{}: {} ({} réussi(s), {} échoué(s), {} avertissement(s), {} non exécuté(s))\n", h,
+        out << fmt::format("{}: {} ({} réussi(s), {} échoué(s), {} avertissement(s), {} non exécuté(s))\n", h,
                                  failed > 0 ? "échec" : warn > 0 ? "avertissements" : "ok", pass, failed, warn, skipped);
     }
 
@@ -159,10 +165,12 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     RunRecord record = to_record(run, rel);
     if (status == ReportStatus::Failed) record.status = "failed";  // e.g. nothing actually checked
     if (auto r = record_run(g.workdir, record); !r) std::cerr << "kbz-install verify: " << mask(r.error().message) << '\n';
-    std::cout << fmt::format("Statut : {} — rapport : {}\n", status_label(status), path);
+    out << fmt::format("Statut : {} — rapport : {}\n", status_label(status), path);
+    if (g.json) doc["modules"].push_back(verify_to_json(run, status, path));
     any_failed |= status == ReportStatus::Failed;
   }
   pool.close_all();
+  if (g.json) std::cout << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   return any_failed ? static_cast<int>(ExitCode::HostFailure) : 0;
 }
 

@@ -207,7 +207,7 @@ TEST_F(EngineCli, SecretsNeverAppearInLogsStatePlanOrRemoteArgv) {
   std::ofstream(app(0) / "app.conf") << replace_all(conf, "listen=", "listen=0.0.0.0#");
   auto plan = kbz({"plan", "--module", "90"});
   EXPECT_EQ(plan.exit_status, 0) << plan.err;
-  EXPECT_NE(plan.out.find(" token=***"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find(" token=(secret)"), std::string::npos) << plan.out;
   auto json_plan = kbz({"--json", "plan", "--module", "90"});
 
   std::vector<std::pair<std::string, std::string>> places = {
@@ -225,6 +225,37 @@ TEST_F(EngineCli, SecretsNeverAppearInLogsStatePlanOrRemoteArgv) {
   }
   // The daemon's log does record the remote commands (so the check above means something).
   EXPECT_NE(fleet_->log(0).find("sh -s"), std::string::npos);
+}
+
+// verify --json: per-host counts and per-check results for scripts, the French report written as well, and
+// one host's failure visible without hiding the others.
+TEST_F(EngineCli, VerifyJsonGivesEveryHostAndCheck) {
+  ASSERT_EQ(apply_json()["totals"]["failed"], 0);
+  auto ok = kbz({"--json", "verify", "--module", "90"});
+  EXPECT_EQ(ok.exit_status, 0) << ok.out << ok.err;
+  const auto doc = nlohmann::json::parse(ok.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << ok.out;
+  ASSERT_EQ(doc["modules"].size(), 1u);
+  const auto& m = doc["modules"][0];
+  EXPECT_EQ(m["module"], 90);
+  EXPECT_EQ(m["status"], "validated");
+  EXPECT_TRUE(fs::exists(m["report"].get<std::string>())) << m["report"];
+  ASSERT_EQ(m["hosts"].size(), 3u);
+  for (const auto& h : m["hosts"]) EXPECT_EQ(h["pass"], 2) << h.dump();
+  ASSERT_EQ(m["checks"].size(), 6u);
+  EXPECT_EQ(m["checks"][0]["value"], "listen=" + fleet_->host(0).private_ip) << m["checks"][0].dump();
+
+  write_module(fleet_->hostname(1));  // the second check now fails on host 1 only
+  auto bad = kbz({"--json", "verify", "--module", "90"});
+  EXPECT_EQ(bad.exit_status, 1) << bad.out << bad.err;
+  const auto doc2 = nlohmann::json::parse(bad.out, nullptr, false);
+  ASSERT_FALSE(doc2.is_discarded()) << bad.out;
+  EXPECT_EQ(doc2["modules"][0]["status"], "failed");
+  for (const auto& h : doc2["modules"][0]["hosts"]) {
+    const bool failing = h["host"] == fleet_->hostname(1);
+    EXPECT_EQ(h["fail"], failing ? 1 : 0) << h.dump();
+    EXPECT_EQ(h["pass"], failing ? 1 : 2) << h.dump();
+  }
 }
 
 }  // namespace
