@@ -6,7 +6,7 @@
 
 #include "kbz/cli/commands.hpp"
 #include "kbz/core/secret.hpp"
-#include "kbz/report/atomic_file.hpp"
+#include "kbz/core/atomic_file.hpp"
 #include "kbz/engine/settings.hpp"
 #include "kbz/engine/templates.hpp"
 #include "kbz/report/cli_support.hpp"

@@ -4,7 +4,7 @@
 
 #include "kbz/cli/commands.hpp"
 #include "kbz/core/secret.hpp"
-#include "kbz/report/atomic_file.hpp"
+#include "kbz/core/atomic_file.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/suivi.hpp"
 #include "kbz/report/text_format.hpp"

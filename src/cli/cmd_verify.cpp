@@ -11,7 +11,7 @@
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/settings.hpp"
 #include "kbz/engine/templates.hpp"
-#include "kbz/report/atomic_file.hpp"
+#include "kbz/core/atomic_file.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/module_titles.hpp"
 #include "kbz/report/run_state.hpp"

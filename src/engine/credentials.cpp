@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "kbz/core/atomic_file.hpp"
+
 namespace kbz::credentials {
 namespace {
 
@@ -178,42 +180,6 @@ Result<std::string> generate(size_t length, Charset charset) {
   return out;
 }
 
-Result<void> write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(ErrorKind::Io, sys_error(path, errno));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return {};
-}
-
-// Replaces `path` with `content` so readers see the old file or the new one, never half of one: a 0600
-// temp file (O_EXCL, fchmod against odd umasks), fsync, rename, fsync of the directory.
-Result<void> write_atomic(const std::string& dir, const std::string& path, const std::string& content) {
-  std::string tmp;
-  Fd fd;
-  for (int attempt = 0; fd.get() < 0; ++attempt) {
-    auto suffix = generate(12, Charset::Hex);
-    if (!suffix) return std::unexpected(suffix.error());
-    tmp = dir + "/." + fs::path(path).filename().string() + ".tmp." + *suffix;
-    fd.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (fd.get() < 0 && (errno != EEXIST || attempt > 8)) return fail(ErrorKind::Io, sys_error(tmp, errno));
-  }
-  const auto cleanup = [&](Error e) {
-    ::unlink(tmp.c_str());
-    return std::unexpected(std::move(e));
-  };
-  if (::fchmod(fd.get(), 0600) != 0) return cleanup(Error{ErrorKind::Io, sys_error(tmp, errno)});
-  if (auto ok = write_all(fd.get(), content, tmp); !ok) return cleanup(ok.error());
-  if (::fsync(fd.get()) != 0) return cleanup(Error{ErrorKind::Io, sys_error(tmp, errno)});
-  if (::close(fd.release()) != 0) return cleanup(Error{ErrorKind::Io, sys_error(tmp, errno)});
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return cleanup(Error{ErrorKind::Io, sys_error(path, errno)});
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: the rename is durable after this
-  return {};
-}
-
 }  // namespace
 
 std::string dir_of(const std::string& workdir) { return (fs::path(workdir) / "credentials").string(); }
@@ -252,7 +218,7 @@ Result<Secret> ensure(const std::string& workdir, const std::string& name, const
   Secret secret(std::move(*value));  // registered with the Masker before it is written anywhere
   if (!content.empty() && content.back() != '\n') content += '\n';
   content += key + "=" + secret.reveal() + "\n";
-  if (auto ok = write_atomic(dir, path, content); !ok) return std::unexpected(ok.error());
+  if (auto ok = write_file_atomic(path, content, 0600); !ok) return std::unexpected(ok.error());
   std::fill(content.begin(), content.end(), '\0');
   return secret;
 }

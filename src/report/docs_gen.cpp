@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "kbz/core/secret.hpp"
-#include "kbz/report/atomic_file.hpp"
+#include "kbz/core/atomic_file.hpp"
 #include "kbz/report/text_format.hpp"
 
 namespace kbz {
@@ -22,6 +22,7 @@ const char* kind_name(StepKind k) {
     case StepKind::Service: return "service";
     case StepKind::Wait: return "wait";
     case StepKind::Container: return "container";
+    case StepKind::Image: return "image";
   }
   return "?";
 }
@@ -50,10 +51,12 @@ std::string step_detail(const Step& s) {
       return fmt::format("{} : {}{}", md_code(s.service), s.state == "stopped" ? "arrêté" : "démarré",
                          s.enabled ? ", activé au démarrage" : ", non activé");
     case StepKind::Wait: return fmt::format("attente jusqu'à {} s", s.timeout_s);
-    case StepKind::Container: {
-      auto it = s.extra.find("name");
-      return it == s.extra.end() ? std::string("—") : "conteneur " + md_code(it->second);
-    }
+    case StepKind::Container:
+      return fmt::format("conteneur {}, image {}, compte {}", md_code(s.container_name), md_code("images." + s.image),
+                         md_code(s.run_as));
+    case StepKind::Image:
+      return fmt::format("{} (défaut {}), téléchargée ou chargée depuis `image_bundle_dir`", md_code("images." + s.image),
+                         md_code(s.default_image));
     case StepKind::Command: return s.apply.empty() ? std::string("vérification seule") : std::string("commande (voir ci-dessous)");
   }
   return "—";

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "kbz/core/secret.hpp"
-#include "kbz/report/atomic_file.hpp"
+#include "kbz/core/atomic_file.hpp"
 
 namespace kbz {
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "kbz/cli/commands.hpp"
-#include "kbz/report/atomic_file.hpp"
+#include "kbz/core/atomic_file.hpp"
 #include "kbz/report/docs_gen.hpp"
 
 namespace kbz {

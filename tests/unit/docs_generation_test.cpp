@@ -5,7 +5,7 @@
 
 #include "fixtures/report/module2_fixture.hpp"
 #include "kbz/core/secret.hpp"
-#include "kbz/report/atomic_file.hpp"
+#include "kbz/core/atomic_file.hpp"
 #include "kbz/report/docs_gen.hpp"
 
 namespace kbz {
