@@ -1,14 +1,14 @@
 # Entry points for people and CI. `make demo` is the main job: from a fresh Debian 12 (as root) it installs
-# the dependencies, builds kbz-install, starts the local lab fleet and applies + verifies module 2 on it.
+# the dependencies, builds kbz-install, starts the local lab fleet and applies + verifies modules 2 and 4 on it.
 #   make build | test | demo | lab-up [PROFILE=base|redis|full] | lab-down | lab-status | lab-images
-#   make lab-selftest (the lab alone, plain OpenSSH) | ci-module2 (module 2 on the lab, for CI)
+#   make lab-selftest (the lab alone, plain OpenSSH) | ci-module2 | ci-module4 (a module on the lab, for CI)
 SHELL := /bin/bash
 BUILD_DIR ?= build
 JOBS ?= 2
 PROFILE ?= base
 LAB := tests/lab/lab.sh
 
-.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest ci-module2
+.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest ci-module2 ci-module4
 
 help:
 	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
@@ -50,3 +50,6 @@ lab-selftest:
 
 ci-module2: build
 	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module2.sh
+
+ci-module4: build
+	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module4.sh
