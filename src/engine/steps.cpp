@@ -214,7 +214,10 @@ Result<StepDecision> decide(const Step& step, const std::string& source, int che
       // The plan's reader wants to see what will run, not only that the check failed (masked by the caller).
       std::string head = apply->substr(0, apply->find('\n'));
       if (head.size() > 100) head = head.substr(0, 97) + "...";
-      d.message = fmt::format("check not met (exit {}); apply: {}", check_exit, head);
+      // What the check printed last says why (e.g. "differs: quorum=3->2"); the caller masks it.
+      const std::string said = lines.empty() ? std::string{} : lines.back().substr(0, 100);
+      d.message = said.empty() ? fmt::format("check not met (exit {}); apply: {}", check_exit, head)
+                               : fmt::format("check not met (exit {}: {}); apply: {}", check_exit, said, head);
       return d;
     }
     case StepKind::Wait: {
