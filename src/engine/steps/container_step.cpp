@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "kbz/engine/image_step.hpp"
@@ -106,6 +107,27 @@ Result<Mount> parse_mount(const std::string& text) {
   if (f[0].front() != '/' || f[1].front() != '/')
     return fail(ErrorKind::Input, fmt::format("mount '{}': both paths must be absolute", text));
   return Mount{f[0], f[1], f.size() == 3 && f[2] == "ro"};
+}
+
+Result<ContainerConfigs> container_configs(const Step& step, const TemplateContext& ctx) {
+  auto r = render(step, ctx);
+  if (!r) return std::unexpected(r.error());
+  ContainerConfigs c{r->name, {}};
+  for (const auto& m : r->mounts)
+    if (m.read_only) c.ro_sources.push_back(m.source);
+  return c;
+}
+
+bool mount_covers(const std::string& source, const std::string& path) {
+  namespace fs = std::filesystem;
+  // lexically_normal keeps a trailing "/" as an empty last element: drop it so "/a/" and "/a" compare equal.
+  const auto normal = [](const std::string& p) {
+    std::string n = fs::path(p).lexically_normal().string();
+    while (n.size() > 1 && n.back() == '/') n.pop_back();
+    return n;
+  };
+  const std::string s = normal(source), p = normal(path);
+  return p == s || (p.starts_with(s) && (s == "/" || p[s.size()] == '/'));
 }
 
 std::string ContainerSpec::hash() const { return sha256_hex("image\n" + image + "run\n" + run + "config\n" + config); }
