@@ -6,6 +6,7 @@
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/batch.hpp"
+#include "kbz/engine/container_step.hpp"
 #include "kbz/engine/diff.hpp"
 #include "kbz/engine/engine.hpp"
 #include "kbz/engine/steps.hpp"
@@ -63,6 +64,7 @@ class HostWorker {
   void fetch_diffs(std::vector<std::pair<size_t, StepDecision>>& files);
   void run_handlers(const std::set<std::string>& notified, bool host_failed);
   void release_lock();
+  std::string plan_recreate(const Step& step) const;
   void finish(StepResult r) {
     if (job_.observer) job_.observer->step_finished(run_.host, r);
     results_.push_back(std::move(r));
@@ -84,7 +86,21 @@ class HostWorker {
   std::map<std::string, Checked> checks_;
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
+  std::vector<std::string> plan_changed_files_;  // Plan: paths earlier file steps would rewrite
 };
+
+// Plan only: in apply an earlier file step rewrites a config before this container's check runs again (the
+// re-check after each change), so the container is recreated; in plan that file is only WouldChange and the
+// container's check still hashes the old content. "" = no mounted config changes.
+std::string HostWorker::plan_recreate(const Step& step) const {
+  if (step.kind != StepKind::Container || plan_changed_files_.empty()) return {};
+  auto configs = container_configs(step, ctx_);
+  if (!configs) return {};  // decide() rendered the same fields and succeeded: cannot happen
+  for (const auto& path : plan_changed_files_)
+    for (const auto& source : configs->ro_sources)
+      if (mount_covers(source, path)) return fmt::format("recreate {}: mounted config {} changes", configs->name, path);
+  return {};
+}
 
 Result<void> HostWorker::gather(size_t first, bool take_lock) {
   const auto& steps = job_.module->steps;
@@ -253,6 +269,8 @@ HostRun HostWorker::run() {
       } else {
         const auto& c = checks_[step.id];
         auto d = decide(step, step_source(*job_.module, step), c.exit_status, c.output, ctx_);
+        if (d && !d->change && !apply)
+          if (auto why = plan_recreate(step); !why.empty()) d->change = true, d->message = std::move(why);
         if (!d) {
           r.status = StepStatus::Failed, r.message = mask(d.error().message);
         } else if (!d->change) {
@@ -260,7 +278,10 @@ HostRun HostWorker::run() {
         } else if (!apply) {
           r.status = StepStatus::WouldChange, r.message = mask(d->message);
           for (const auto& n : step.notify) notified.insert(n);
-          if (step.kind == StepKind::File) diffs.emplace_back(i, *d);
+          if (step.kind == StepKind::File) {
+            diffs.emplace_back(i, *d);
+            plan_changed_files_.push_back(d->path);
+          }
         } else {
           activity(step.id);
           // Image archives go up first (SFTP, skipped when the remote sha256 matches), then the apply loads them.
