@@ -208,6 +208,7 @@ Result<StepDecision> container_decide(const Step& step, int check_exit, const st
     d.apply.command = "set -e\n" + docker_run(step, *r, spec) + " >/dev/null\n" + still_running(r->name);
     return d;
   }
+  d.existing = true;
   if (f.spec == spec.hash()) {
     d.message = fmt::format("start {} (was {})", r->name, f.state);
     d.apply.command = fmt::format("set -e\ndocker start {} >/dev/null\n{}", shell_quote(r->name), still_running(r->name));
