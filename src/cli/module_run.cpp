@@ -16,6 +16,7 @@
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/batch.hpp"
 #include "kbz/engine/credentials.hpp"
+#include "kbz/engine/rolling.hpp"
 #include "kbz/engine/settings.hpp"
 #include "kbz/engine/workdir_lock.hpp"
 #include "kbz/report/run_state.hpp"
@@ -195,7 +196,17 @@ int run_module_command(const GlobalOptions& g, RunMode mode, int number, const s
   } else if (g.verbosity > 0) {
     std::cerr << "log: " << path->string() << '\n';
   }
-  run_log()->info("{} module {} ({}) on {} host(s), forks {}{}", kind, number, module->source_dir, hosts.size(), g.forks,
+  // Rolling steps (apply only): a host waiting for its turn holds its worker thread, so with fewer threads than
+  // hosts the hosts not started yet could never arrive and the waiting ones would wait for them forever.
+  std::unique_ptr<RollingCoordinator> rolling;
+  int forks = g.forks;
+  if (apply && has_rolling_step(*module)) {
+    std::vector<std::string> names;
+    for (const auto& h : hosts) names.push_back(h.hostname);
+    rolling = std::make_unique<RollingCoordinator>(*module, std::move(names));
+    forks = std::max(forks, static_cast<int>(hosts.size()));
+  }
+  run_log()->info("{} module {} ({}) on {} host(s), forks {}{}", kind, number, module->source_dir, hosts.size(), forks,
                   from_step.empty() ? "" : ", from step " + from_step);
 
   RunSummary summary;
@@ -216,7 +227,8 @@ int run_module_command(const GlobalOptions& g, RunMode mode, int number, const s
   {
     RunProgress progress(std::cout, apply && !g.json, width);
     SessionPool pool(g.connect_options());
-    for_each_host_parallel(hosts, g.forks, [&](const Host& host, size_t i) {
+    for_each_host_parallel(hosts, forks, [&](const Host& host, size_t i) {
+      RollingLeave leave_rolling(rolling.get(), host.hostname);  // unreachable or not: nobody waits for this host
       auto conn = pool.connect(host);
       if (!conn) {
         HostRun r;
@@ -240,6 +252,7 @@ int run_module_command(const GlobalOptions& g, RunMode mode, int number, const s
       job.from_step = from_step;
       job.lock = host_lock;
       job.observer = &progress;
+      job.rolling = rolling.get();
       job.reconnect = [&]() -> Result<Connection*> {
         // After `systemctl reload ssh` the daemon re-executes itself: a connection in that instant is refused.
         // A few spaced tries tell "sshd is restarting" from "we locked ourselves out".

@@ -1,13 +1,16 @@
 #include <fmt/format.h>
 
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/batch.hpp"
+#include "kbz/engine/container_step.hpp"
 #include "kbz/engine/diff.hpp"
 #include "kbz/engine/engine.hpp"
+#include "kbz/engine/rolling.hpp"
 #include "kbz/engine/steps.hpp"
 
 namespace kbz {
@@ -54,7 +57,8 @@ struct Checked {
 class HostWorker {
  public:
   HostWorker(Connection& connection, const HostJob& job)
-      : conn_(&connection), job_(job), ctx_(job.context), base_(connection.stats()) {}
+      : conn_(&connection), job_(job), ctx_(job.context), base_(connection.stats()),
+        rolling_leave_(job.rolling, job.context.host.hostname) {}
 
   HostRun run();
 
@@ -63,9 +67,18 @@ class HostWorker {
   void fetch_diffs(std::vector<std::pair<size_t, StepDecision>>& files);
   void run_handlers(const std::set<std::string>& notified, bool host_failed);
   void release_lock();
+  std::string plan_recreate(const Step& step) const;
+  void apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r);
+  Result<bool> is_primary(const Step& step);
+  std::string run_templated(const Step& step, const std::string& text, const char* what, Millis timeout,
+                            int poll_timeout_s = 0);
   void finish(StepResult r) {
     if (job_.observer) job_.observer->step_finished(run_.host, r);
     results_.push_back(std::move(r));
+  }
+  // Passed, nothing to roll, skipped or not for this host: hosts waiting in this rolling step stop counting on it.
+  void leave_rolling(const Step& step) {
+    if (step.rolling && job_.rolling) job_.rolling->leave(step.id, run_.host.hostname);
   }
   void activity(const std::string& label) {
     if (job_.observer) job_.observer->activity(run_.host, label);
@@ -84,7 +97,84 @@ class HostWorker {
   std::map<std::string, Checked> checks_;
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
+  std::vector<std::string> plan_changed_files_;  // Plan: paths earlier file steps would rewrite
+  RollingLeave rolling_leave_;                    // any way out of this host's work: nobody waits for it
 };
+
+// Plan only: in apply an earlier file step rewrites a config before this container's check runs again (the
+// re-check after each change), so the container is recreated; in plan that file is only WouldChange and the
+// container's check still hashes the old content. "" = no mounted config changes.
+std::string HostWorker::plan_recreate(const Step& step) const {
+  if (step.kind != StepKind::Container || plan_changed_files_.empty()) return {};
+  auto configs = container_configs(step, ctx_);
+  if (!configs) return {};  // decide() rendered the same fields and succeeded: cannot happen
+  for (const auto& path : plan_changed_files_)
+    for (const auto& source : configs->ro_sources)
+      if (mount_covers(source, path)) return fmt::format("recreate {}: mounted config {} changes", configs->name, path);
+  return {};
+}
+
+// A templated command of a step as root, polled until it succeeds when poll_timeout_s > 0. "" = success.
+std::string HostWorker::run_templated(const Step& step, const std::string& text, const char* what, Millis timeout,
+                                      int poll_timeout_s) {
+  auto cmd = render_command(text, ctx_, fmt::format("step '{}' {}", step.id, what));
+  if (!cmd) return cmd.error().message;
+  auto res = exec({poll_timeout_s > 0 ? wait_loop(*cmd, poll_timeout_s) : *cmd, "", Privilege::Root, timeout});
+  if (!res) return res.error().message;
+  if (res->exit_status != 0) return fmt::format("{} exited {}: {}", what, res->exit_status, tail_lines(res->out + "\n" + res->err));
+  return {};
+}
+
+// rolling.primary_check: exit 0 = primary, any other exit = replica. 126/127 mean the shell could not run it
+// (typo, missing tool): calling every host a replica then could restart the master without a failover.
+Result<bool> HostWorker::is_primary(const Step& step) {
+  if (step.rolling->primary_check.empty()) return false;
+  auto cmd = render_command(step.rolling->primary_check, ctx_, fmt::format("step '{}' rolling.primary_check", step.id));
+  if (!cmd) return std::unexpected(cmd.error());
+  auto res = exec({*cmd, "", Privilege::Root, Millis{60000}});
+  if (!res) return std::unexpected(res.error());
+  if (res->exit_status == 126 || res->exit_status == 127)
+    return fail(ErrorKind::Remote, fmt::format("exited {}: {}", res->exit_status, tail_lines(res->out + "\n" + res->err)));
+  return res->exit_status == 0;
+}
+
+// One change: uploads and the apply; for a rolled step (turn set) before_primary first on the primary and
+// `ready` polled after, then the turn passes to the next host. Sets r's status and message.
+void HostWorker::apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r) {
+  const auto t0 = Clock::now();
+  activity(step.id);
+  std::string why;
+  if (turn && turn->primary && !step.rolling->before_primary.empty())
+    why = run_templated(step, step.rolling->before_primary, "rolling.before_primary", d.apply.timeout);
+  if (why.empty()) {
+    // Image archives go up first (SFTP, skipped when the remote sha256 matches), then the apply loads them.
+    Result<ExecResult> res = ExecResult{0, {}, {}, Millis{0}};
+    for (const auto& up : d.uploads)
+      if (auto sent = conn_->upload(up); !sent) {
+        res = std::unexpected(sent.error());
+        break;
+      }
+    if (res) res = exec(d.apply);
+    if (!res) why = res.error().message;
+    else if (res->exit_status != 0) why = fmt::format("exit {}: {}", res->exit_status, tail_lines(res->out + "\n" + res->err));
+    else if (turn && !step.rolling->ready.empty()) {
+      activity(step.id + " (rolling: waiting until ready)");
+      const int wait_s = step.rolling->ready_timeout_s;
+      if (auto not_ready = run_templated(step, step.rolling->ready, "rolling.ready", Millis{(wait_s + 30) * 1000LL}, wait_s);
+          !not_ready.empty())
+        why = d.message + "; " + not_ready;
+    }
+  }
+  const bool waited = step.kind == StepKind::Wait;
+  r.status = !why.empty() ? StepStatus::Failed : waited ? StepStatus::Ok : StepStatus::Changed;
+  r.message = !why.empty() ? why : waited ? fmt::format("ready after {} s", since(t0).count() / 1000) : d.message;
+  if (turn) {
+    r.message += fmt::format(" (rolling {}/{}{}{})", turn->position, turn->total, turn->primary ? ", primary" : "",
+                             turn->after.empty() ? "" : ", after " + turn->after);
+    job_.rolling->done(step.id, run_.host.hostname, why.empty());  // the next host may go
+  }
+  r.message = mask(r.message);
+}
 
 Result<void> HostWorker::gather(size_t first, bool take_lock) {
   const auto& steps = job_.module->steps;
@@ -223,8 +313,10 @@ HostRun HostWorker::run() {
   if (!job_.from_step.empty())
     for (size_t i = 0; i < steps.size(); ++i)
       if (steps[i].id == job_.from_step) first = i;
-  for (size_t i = 0; i < first; ++i)
+  for (size_t i = 0; i < first; ++i) {
+    leave_rolling(steps[i]);
     finish(result(steps[i].id, StepStatus::Skipped, "before --from-step " + job_.from_step));
+  }
 
   activity("checks");
   const bool apply = job_.mode == RunMode::Apply;
@@ -257,34 +349,36 @@ HostRun HostWorker::run() {
       } else {
         const auto& c = checks_[step.id];
         auto d = decide(step, step_source(*job_.module, step), c.exit_status, c.output, ctx_);
+        if (d && !d->change && !apply)
+          if (auto why = plan_recreate(step); !why.empty()) d->change = d->existing = true, d->message = std::move(why);
         if (!d) {
           r.status = StepStatus::Failed, r.message = mask(d.error().message);
         } else if (!d->change) {
           r.status = StepStatus::Ok;
         } else if (!apply) {
           r.status = StepStatus::WouldChange, r.message = mask(d->message);
+          if (step.rolling && d->existing) r.message += " (rolling: one host at a time)";
           for (const auto& n : step.notify) notified.insert(n);
-          if (step.kind == StepKind::File) diffs.emplace_back(i, *d);
+          if (step.kind == StepKind::File) {
+            diffs.emplace_back(i, *d);
+            plan_changed_files_.push_back(d->path);
+          }
         } else {
-          activity(step.id);
-          // Image archives go up first (SFTP, skipped when the remote sha256 matches), then the apply loads them.
-          Result<ExecResult> res = ExecResult{0, {}, {}, Millis{0}};
-          for (const auto& up : d->uploads)
-            if (auto sent = conn_->upload(up); !sent) {
-              res = std::unexpected(sent.error());
-              break;
-            }
-          if (res) res = exec(d->apply);
-          if (!res) {
-            r.status = StepStatus::Failed, r.message = mask(res.error().message);
-          } else if (res->exit_status != 0) {
-            r.status = StepStatus::Failed;
-            r.message = fmt::format("exit {}: {}", res->exit_status, tail_lines(res->out + "\n" + res->err));
+          // A rolling step changing an existing container waits here for this host's turn (rolling.hpp).
+          std::optional<RollingTurn> turn;
+          if (step.rolling && d->existing && job_.rolling) {
+            activity(step.id + " (rolling: waiting for its turn)");
+            turn = job_.rolling->wait_turn(step.id, run_.host.hostname, [&] { return is_primary(step); });
+          }
+          if (turn && turn->outcome != RollingTurn::Outcome::Go) {
+            const bool stopped = turn->outcome == RollingTurn::Outcome::Stopped;
+            r.status = stopped ? StepStatus::Failed : StepStatus::Skipped;
+            r.message = mask(turn->why);
           } else {
-            const bool waited = step.kind == StepKind::Wait;
-            r.status = waited ? StepStatus::Ok : StepStatus::Changed;
-            r.message = waited ? fmt::format("ready after {} s", since(t0).count() / 1000) : mask(d->message);
-            if (!waited)
+            apply_change(step, *d, turn ? &*turn : nullptr, r);
+          }
+          if (r.status != StepStatus::Failed && r.status != StepStatus::Skipped) {
+            if (step.kind != StepKind::Wait)
               for (const auto& n : step.notify) notified.insert(n);
             // An apply can change what later checks see: re-run them (one exec) before deciding again.
             if (i + 1 < steps.size()) {
@@ -297,6 +391,7 @@ HostRun HostWorker::run() {
           }
         }
       }
+      leave_rolling(step);
       if (r.status == StepStatus::Failed) failed = true;
       r.duration = since(t0);
       finish(std::move(r));

@@ -114,7 +114,7 @@ class Parser {
     only_keys(n, {"id", "title", "title_fr", "kind", "hosts", "when", "notify", "timeout", "path", "template",
                   "content", "mode", "owner", "packages", "check", "apply", "service", "state", "enabled",
                   "image", "name", "run_as", "command", "mounts", "env", "restart", "log_max_size",
-                  "log_max_file", "stop_timeout"},
+                  "log_max_file", "stop_timeout", "rolling"},
               "a step");
     Step s;
     s.line = n.Mark().line + 1;
@@ -186,7 +186,7 @@ class Parser {
     }
     if (kind != "container" && kind != "image")
       for (const char* k : {"image", "name", "run_as", "command", "mounts", "env", "restart", "log_max_size",
-                            "log_max_file", "stop_timeout"})
+                            "log_max_file", "stop_timeout", "rolling"})
         if (n[k]) error(n[k], fmt::format("'{}' does not apply to a {} step", k, kind));
     return s;
   }
@@ -200,7 +200,7 @@ class Parser {
       if (n[k]) error(n[k], fmt::format("'{}' does not apply to a {} step", k, kind));
     if (kind == "image") {
       s.kind = StepKind::Image;
-      for (const char* k : {"name", "run_as", "command", "mounts", "env", "restart", "log_max_size", "log_max_file", "stop_timeout"})
+      for (const char* k : {"name", "run_as", "command", "mounts", "env", "restart", "log_max_size", "log_max_file", "stop_timeout", "rolling"})
         if (n[k]) error(n[k], fmt::format("'{}' does not apply to an image step", k));
       return;
     }
@@ -225,6 +225,22 @@ class Parser {
     if (s.log_max_file < 1 || s.log_max_file > 100) error(n["log_max_file"], fmt::format("{}: log_max_file must be 1..100", what));
     s.stop_timeout_s = integer(n, "stop_timeout", s.stop_timeout_s);
     if (s.stop_timeout_s < 1 || s.stop_timeout_s > 3600) error(n["stop_timeout"], fmt::format("{}: stop_timeout must be 1..3600 s", what));
+    if (const auto r = n["rolling"]) {
+      if (!r.IsMap() && !r.IsNull()) error(r, fmt::format("{}: rolling must be a mapping (may be empty: {{}})", what));
+      RollingSpec spec;
+      if (r.IsMap()) {
+        only_keys(r, {"primary_check", "before_primary", "ready", "ready_timeout"}, "rolling");
+        spec.primary_check = str(r, "primary_check");
+        spec.before_primary = str(r, "before_primary");
+        spec.ready = str(r, "ready");
+        spec.ready_timeout_s = integer(r, "ready_timeout", spec.ready_timeout_s);
+        if (spec.ready_timeout_s < 1 || spec.ready_timeout_s > 3600)
+          error(r["ready_timeout"], fmt::format("{}: rolling.ready_timeout must be 1..3600 s", what));
+        if (!spec.before_primary.empty() && spec.primary_check.empty())
+          error(r["before_primary"], fmt::format("{}: rolling.before_primary needs rolling.primary_check", what));
+      }
+      s.rolling = spec;
+    }
   }
 
   Module module(const YAML::Node& root) const {

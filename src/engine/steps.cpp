@@ -36,7 +36,9 @@ Result<std::string> rendered_path(const Step& step, const TemplateContext& ctx) 
 
 std::string package_name(const std::string& spec) { return spec.substr(0, spec.find('=')); }
 
-// Wait: poll the check remotely in ONE exec instead of one exec per attempt.
+}  // namespace
+
+// Wait steps and rolling `ready`: one exec instead of one exec per attempt.
 std::string wait_loop(const std::string& check, int timeout_s) {
   return fmt::format(
       "kbz_end=$(( $(date +%s) + {0} ))\n"
@@ -46,8 +48,6 @@ std::string wait_loop(const std::string& check, int timeout_s) {
       "done\n",
       timeout_s, check);
 }
-
-}  // namespace
 
 std::string shell_quote(std::string_view s) {
   std::string out = "'";

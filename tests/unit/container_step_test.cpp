@@ -175,6 +175,24 @@ TEST(ContainerStep, MountsAreParsedStrictly) {
   EXPECT_FALSE(parse_mount("/a"));
 }
 
+TEST(ContainerStep, ConfigsAreTheRenderedReadOnlyMountSources) {
+  auto c = container_configs(redis_step(), context());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->name, "redis");
+  EXPECT_EQ(c->ro_sources,
+            (std::vector<std::string>{"/opt/keybuzz/redis/conf/redis.conf", "/opt/keybuzz/redis/conf/redis-start.sh"}));
+}
+
+TEST(ContainerStep, AMountCoversItselfAndWhatItsFolderHolds) {
+  EXPECT_TRUE(mount_covers("/opt/x/redis.conf", "/opt/x/redis.conf"));
+  EXPECT_TRUE(mount_covers("/opt/x/conf", "/opt/x/conf/redis.conf"));
+  EXPECT_TRUE(mount_covers("/opt/x/conf/", "/opt/x/conf/sub/a.conf"));
+  EXPECT_TRUE(mount_covers("/opt/x//conf", "/opt/x/conf/./a.conf"));
+  EXPECT_FALSE(mount_covers("/opt/x/conf", "/opt/x/conf2/a.conf")) << "a shared prefix is not a folder";
+  EXPECT_FALSE(mount_covers("/opt/x/conf/a.conf", "/opt/x/conf"));
+  EXPECT_FALSE(mount_covers("/opt/x/a.conf", "/opt/x/b.conf"));
+}
+
 TEST(ContainerStep, LoaderRefusesContainerTyposAndUnpinnedDefaults) {
   const std::string head = "number: 9\nid: t\ntitle: t\n";
   auto typo = parse_module(head + "images: {r: 'redis:7.4.7'}\nsteps:\n  - {id: c, kind: container, image: r, name: r, run_as: x, mount: [/a:/b]}\n", "t.yaml");

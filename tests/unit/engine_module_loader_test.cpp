@@ -43,8 +43,49 @@ TEST(ModuleLoader, UnknownKeyIsAnErrorWithLineAndColumn) {
   EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    aply: x\n"),
             "module.yaml:8:5: unknown key 'aply' in a step (known: id, title, title_fr, kind, hosts, when, notify, "
             "timeout, path, template, content, mode, owner, packages, check, apply, service, state, enabled, image, name, "
-            "run_as, command, mounts, env, restart, log_max_size, log_max_file, stop_timeout)");
+            "run_as, command, mounts, env, restart, log_max_size, log_max_file, stop_timeout, rolling)");
   EXPECT_NE(error_of(std::string(kHead) + "stepz: []\n").find("module.yaml:4:1: unknown key 'stepz'"), std::string::npos);
+}
+
+const char* kContainer =
+    "images: {r: 'redis:7.4.7'}\nsteps:\n  - id: c\n    kind: container\n    image: r\n    name: r\n    run_as: x\n";
+
+TEST(ModuleLoader, RollingIsReadOnAContainerStep) {
+  auto m = parse_module(std::string(kHead) + kContainer +
+                            "    rolling:\n      primary_check: kbz-redis-cli is-master\n"
+                            "      before_primary: kbz-redis-cli failover\n      ready: kbz-redis-cli ping\n"
+                            "      ready_timeout: 30\n",
+                        "module.yaml");
+  ASSERT_TRUE(m) << m.error().message;
+  ASSERT_TRUE(m->steps[0].rolling);
+  EXPECT_EQ(m->steps[0].rolling->primary_check, "kbz-redis-cli is-master");
+  EXPECT_EQ(m->steps[0].rolling->before_primary, "kbz-redis-cli failover");
+  EXPECT_EQ(m->steps[0].rolling->ready, "kbz-redis-cli ping");
+  EXPECT_EQ(m->steps[0].rolling->ready_timeout_s, 30);
+
+  auto bare = parse_module(std::string(kHead) + kContainer + "    rolling: {}\n", "module.yaml");
+  ASSERT_TRUE(bare) << bare.error().message;
+  ASSERT_TRUE(bare->steps[0].rolling) << "rolling: {} = one at a time in inventory order";
+  EXPECT_EQ(bare->steps[0].rolling->ready_timeout_s, 120);
+  auto none = parse_module(std::string(kHead) + kContainer, "module.yaml");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->steps[0].rolling);
+}
+
+TEST(ModuleLoader, RollingMistakesNameTheLine) {
+  EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    apply: 'true'\n"
+                                          "    rolling: {ready: 'true'}\n"),
+            "module.yaml:9:14: 'rolling' does not apply to a command step");
+  EXPECT_EQ(error_of(std::string(kHead) + "images: {r: 'redis:7.4.7'}\nsteps:\n  - {id: i, kind: image, image: r, rolling: {}}\n"),
+            "module.yaml:6:45: 'rolling' does not apply to an image step");
+  EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling:\n      primary: x\n"),
+            "module.yaml:12:7: unknown key 'primary' in rolling (known: primary_check, before_primary, ready, ready_timeout)");
+  EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling: {ready_timeout: 0}\n"),
+            "module.yaml:11:30: step 'c': rolling.ready_timeout must be 1..3600 s");
+  EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling: true\n"),
+            "module.yaml:11:14: step 'c': rolling must be a mapping (may be empty: {})");
+  EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling: {before_primary: x}\n"),
+            "module.yaml:11:31: step 'c': rolling.before_primary needs rolling.primary_check");
 }
 
 TEST(ModuleLoader, DuplicateStepIdIsAnError) {

@@ -39,6 +39,16 @@ struct ContainerSpec {
   std::string parts() const;       // "image=<12 hex> run=<12 hex> config=<12 hex>"
 };
 
+// The rendered container name and its read-only mount sources. Plan uses them: an earlier file step that
+// would rewrite one of these files means apply will recreate the container, though its check says "ok" now.
+struct ContainerConfigs {
+  std::string name;
+  std::vector<std::string> ro_sources;
+};
+Result<ContainerConfigs> container_configs(const Step& step, const TemplateContext& ctx);
+// Whether a mount source is `path` itself or a folder holding it (lexical: "/a/b" covers "/a/b/c", not "/a/bc").
+bool mount_covers(const std::string& source, const std::string& path);
+
 Result<std::string> container_render_check(const Step& step, const TemplateContext& ctx);
 Result<StepDecision> container_decide(const Step& step, int check_exit, const std::string& check_output,
                                       const TemplateContext& ctx);

@@ -14,6 +14,8 @@ namespace kbz {
 
 enum class RunMode { Plan, Apply };
 
+class RollingCoordinator;  // kbz/engine/rolling.hpp
+
 // The per-host lock: `mkdir` is atomic, and /run is emptied at boot so a crashed run cannot wedge a host
 // forever. The info file names the holder for the refusal message.
 struct HostLock {
@@ -44,6 +46,9 @@ struct HostJob {
   // Opens a brand-new session for handlers with `reconnect: true` (SessionPool::reconnect).
   std::function<Result<Connection*>()> reconnect;
   RunObserver* observer = nullptr;
+  // Apply: shared by every host of the run when the module has `rolling:` steps; null = no coordination
+  // (each host changes on its own). The host leaves every rolling step it has not passed, whatever happens.
+  RollingCoordinator* rolling = nullptr;
 };
 
 // Never throws; every problem ends up in the HostRun (error, unreachable, failed step).

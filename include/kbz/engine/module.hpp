@@ -12,6 +12,15 @@ namespace kbz {
 
 enum class StepKind { File, Packages, Command, Service, Wait, Container, Image };
 
+// Container `rolling:`: a change of an EXISTING container is made one host at a time across the run's hosts,
+// replicas before the primary (include/kbz/engine/rolling.hpp). Commands are templates, run as root.
+struct RollingSpec {
+  std::string primary_check;   // exit 0 = this host is the primary: it goes last; empty = no primary
+  std::string before_primary;  // run on the primary just before its change (e.g. ask Sentinel to fail over)
+  std::string ready;           // polled after each host's change until exit 0, before the next host goes
+  int ready_timeout_s = 120;
+};
+
 struct Step {
   std::string id;
   std::string title;               // English, for the console
@@ -45,6 +54,7 @@ struct Step {
   std::string log_max_size = "20m";
   int log_max_file = 3;
   int stop_timeout_s = 30;
+  std::optional<RollingSpec> rolling;
   int line = 0;                    // where it stands in module.yaml, for error messages
 };
 

@@ -21,6 +21,7 @@ struct StepDecision {
   bool remote_exists = false;  // File: whether there is a remote version to diff against
   std::vector<std::string> secret_prefixes;  // File: how its secret lines start (diff.hpp hide_secret_lines)
   std::vector<UploadRequest> uploads;  // Image: sent first (SFTP, skipped when the sha256 matches), then apply
+  bool existing = false;       // Container: the change recreates or starts an existing container (what `rolling:` rolls)
 };
 
 std::string shell_quote(std::string_view s);
@@ -36,6 +37,9 @@ Result<std::string> render_check(const Step& step, const TemplateContext& ctx);
 // Decision from the check's exit status and output (stderr merged), with the real facts in `ctx`.
 Result<StepDecision> decide(const Step& step, const std::string& source, int check_exit,
                             const std::string& check_output, const TemplateContext& ctx);
+
+// Polls `check` remotely in ONE exec (1 s apart) until it exits 0; exits 1 with its last output after timeout_s.
+std::string wait_loop(const std::string& check, int timeout_s);
 
 // The apply of packages, exposed for fixture tests: install at pinned versions, retrying fetch errors.
 std::string apt_install_command(const std::vector<std::string>& packages);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "kbz/engine/image_step.hpp"
@@ -108,6 +109,27 @@ Result<Mount> parse_mount(const std::string& text) {
   return Mount{f[0], f[1], f.size() == 3 && f[2] == "ro"};
 }
 
+Result<ContainerConfigs> container_configs(const Step& step, const TemplateContext& ctx) {
+  auto r = render(step, ctx);
+  if (!r) return std::unexpected(r.error());
+  ContainerConfigs c{r->name, {}};
+  for (const auto& m : r->mounts)
+    if (m.read_only) c.ro_sources.push_back(m.source);
+  return c;
+}
+
+bool mount_covers(const std::string& source, const std::string& path) {
+  namespace fs = std::filesystem;
+  // lexically_normal keeps a trailing "/" as an empty last element: drop it so "/a/" and "/a" compare equal.
+  const auto normal = [](const std::string& p) {
+    std::string n = fs::path(p).lexically_normal().string();
+    while (n.size() > 1 && n.back() == '/') n.pop_back();
+    return n;
+  };
+  const std::string s = normal(source), p = normal(path);
+  return p == s || (p.starts_with(s) && (s == "/" || p[s.size()] == '/'));
+}
+
 std::string ContainerSpec::hash() const { return sha256_hex("image\n" + image + "run\n" + run + "config\n" + config); }
 
 std::string ContainerSpec::parts() const {
@@ -186,6 +208,7 @@ Result<StepDecision> container_decide(const Step& step, int check_exit, const st
     d.apply.command = "set -e\n" + docker_run(step, *r, spec) + " >/dev/null\n" + still_running(r->name);
     return d;
   }
+  d.existing = true;
   if (f.spec == spec.hash()) {
     d.message = fmt::format("start {} (was {})", r->name, f.state);
     d.apply.command = fmt::format("set -e\ndocker start {} >/dev/null\n{}", shell_quote(r->name), still_running(r->name));

@@ -1,0 +1,98 @@
+// Plan of a container whose read-only mounted config an earlier file step rewrites: apply will recreate it
+// (its re-check sees the new file), so plan must say so. Runs the engine through the LOCAL runner with the
+// fake docker of fake_docker.hpp and tests/fixtures/modules/91-containers.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "fake_docker.hpp"
+#include "kbz/engine/engine.hpp"
+#include "kbz/runners/local_connection.hpp"
+
+namespace fs = std::filesystem;
+using namespace kbz;
+
+namespace {
+
+const StepResult& step(const HostRun& run, const std::string& id) {
+  for (const auto& s : run.steps)
+    if (s.step_id == id) return s;
+  throw std::runtime_error("no step " + id);
+}
+
+class ContainerPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("kbz-cplan-" + std::to_string(getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    docker_ = std::make_unique<test::FakeDocker>(root_);
+    auto m = load_module(91, ModuleSource{std::string(KBZ_FIXTURES_DIR) + "/modules"});
+    ASSERT_TRUE(m) << m.error().message;
+    module_ = *m;
+    host_.hostname = "web-01", host_.private_ip = "10.0.0.5", host_.role = "app";
+  }
+  void TearDown() override {
+    docker_.reset();
+    fs::remove_all(root_);
+  }
+
+  HostRun run(RunMode mode, const std::string& version) {
+    HostJob j;
+    j.module = &module_;
+    j.mode = mode;
+    j.context.host = host_;
+    j.context.all_hosts = {host_};
+    j.context.settings = {{"test.root", root_.string()}, {"test.version", version}};
+    j.lock = HostLock{(root_ / "host.lock").string(), "run-1", "installer", 42, "2026-01-01T00:00:00Z"};
+    LocalConnection conn(host_);
+    return run_host(conn, j);
+  }
+
+  std::string conf() const { return (root_ / "web-01" / "conf" / "app.conf").string(); }
+
+  fs::path root_;
+  std::unique_ptr<test::FakeDocker> docker_;
+  Module module_;
+  Host host_;
+};
+
+TEST_F(ContainerPlanTest, AFileRewrittenInAMountedFolderMakesPlanSayRecreate) {
+  const HostRun first = run(RunMode::Apply, "1");
+  ASSERT_TRUE(first.error.empty()) << first.error;
+  ASSERT_EQ(step(first, "app").status, StepStatus::Changed) << step(first, "app").message;
+  EXPECT_EQ(step(first, "app").message, "create app-web-01 from app:1.0");
+  EXPECT_EQ(step(run(RunMode::Plan, "1"), "app").status, StepStatus::Ok) << "nothing changes: nothing to recreate";
+
+  const HostRun plan = run(RunMode::Plan, "2");
+  EXPECT_EQ(step(plan, "app-conf").status, StepStatus::WouldChange);
+  EXPECT_EQ(step(plan, "app").status, StepStatus::WouldChange) << step(plan, "app").message;
+  EXPECT_EQ(step(plan, "app").message, "recreate app-web-01: mounted config " + conf() + " changes");
+  EXPECT_EQ(docker_->log(), "run app-web-01\n") << "plan changed nothing";
+
+  // And apply does what plan said.
+  const HostRun apply = run(RunMode::Apply, "2");
+  EXPECT_EQ(step(apply, "app").status, StepStatus::Changed);
+  EXPECT_EQ(step(apply, "app").message, "recreate app-web-01: mounted config changed");
+  EXPECT_EQ(docker_->log(), "run app-web-01\nstop app-web-01\nrm app-web-01\nrun app-web-01\n");
+}
+
+TEST_F(ContainerPlanTest, AFileMountedItselfMakesPlanSayRecreate) {
+  module_.steps[1].mounts = {"{{settings.test.root}}/{{host.hostname}}/conf/app.conf:/etc/app/app.conf:ro"};
+  ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
+  const HostRun plan = run(RunMode::Plan, "2");
+  EXPECT_EQ(step(plan, "app").status, StepStatus::WouldChange);
+  EXPECT_EQ(step(plan, "app").message, "recreate app-web-01: mounted config " + conf() + " changes");
+}
+
+TEST_F(ContainerPlanTest, AReadWriteMountIsNotAConfig) {
+  module_.steps[1].mounts = {"{{settings.test.root}}/{{host.hostname}}/conf:/data"};
+  ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
+  const HostRun plan = run(RunMode::Plan, "2");
+  EXPECT_EQ(step(plan, "app-conf").status, StepStatus::WouldChange);
+  EXPECT_EQ(step(plan, "app").status, StepStatus::Ok) << "data is not part of the spec: apply does not recreate";
+}
+
+}  // namespace
