@@ -52,8 +52,10 @@ std::string step_detail(const Step& s) {
                          s.enabled ? ", activé au démarrage" : ", non activé");
     case StepKind::Wait: return fmt::format("attente jusqu'à {} s", s.timeout_s);
     case StepKind::Container:
-      return fmt::format("conteneur {}, image {}, compte {}", md_code(s.container_name), md_code("images." + s.image),
-                         md_code(s.run_as));
+      return fmt::format("conteneur {}, image {}, compte {}{}", md_code(s.container_name), md_code("images." + s.image),
+                         md_code(s.run_as),
+                         !s.rolling ? "" : !s.rolling->primary_check.empty() ? " ; recréé un serveur à la fois, le principal en dernier"
+                                                                              : " ; recréé un serveur à la fois");
     case StepKind::Image:
       return fmt::format("{} (défaut {}), téléchargée ou chargée depuis `image_bundle_dir`", md_code("images." + s.image),
                          md_code(s.default_image));
