@@ -98,6 +98,7 @@ class HostWorker {
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
   std::vector<std::string> plan_changed_files_;  // Plan: paths earlier file steps would rewrite
+  std::vector<std::string> plan_pending_;         // Plan: ids of earlier steps that would change
   RollingLeave rolling_leave_;                    // any way out of this host's work: nobody waits for it
 };
 
@@ -351,12 +352,22 @@ HostRun HostWorker::run() {
         auto d = decide(step, step_source(*job_.module, step), c.exit_status, c.output, ctx_);
         if (d && !d->change && !apply)
           if (auto why = plan_recreate(step); !why.empty()) d->change = d->existing = true, d->message = std::move(why);
+        // Plan on a fresh host: the image, account or mounted file a container needs comes from earlier steps
+        // that only WOULD run. Not a failure of the plan: say what apply will do and why it cannot be checked.
+        if (!d && !apply && step.kind == StepKind::Container && d.error().kind == ErrorKind::Remote &&
+            !plan_pending_.empty()) {
+          StepDecision later;
+          later.change = true;
+          later.message = fmt::format("runs once the steps before it ran (not checkable yet: {})", d.error().message);
+          d = std::move(later);
+        }
         if (!d) {
           r.status = StepStatus::Failed, r.message = mask(d.error().message);
         } else if (!d->change) {
           r.status = StepStatus::Ok;
         } else if (!apply) {
           r.status = StepStatus::WouldChange, r.message = mask(d->message);
+          plan_pending_.push_back(step.id);
           if (step.rolling && d->existing) r.message += " (rolling: one host at a time)";
           for (const auto& n : step.notify) notified.insert(n);
           if (step.kind == StepKind::File) {

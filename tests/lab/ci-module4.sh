@@ -29,16 +29,17 @@ check "apply --module 2 (Docker, UFW)" apply_json 2 "$KBZ_WORKDIR/m2.json"
 check "module 2: no host failed" assert_json "$KBZ_WORKDIR/m2.json" false
 
 plan_shows_files() {
-  kbz plan --module 4 >"$KBZ_WORKDIR/plan4.txt" || true   # exit 1 is fine: nothing is installed yet
+  kbz plan --module 4 >"$KBZ_WORKDIR/plan4.txt"
   local f
   for f in /opt/keybuzz/redis/conf/redis.conf /opt/keybuzz/redis/conf/sentinel.seed.conf \
            /opt/keybuzz/redis-lb/config/haproxy-redis.cfg; do
     grep -qF -- "+++ $f (rendered)" "$KBZ_WORKDIR/plan4.txt" || { warn "plan has no diff for $f"; return 1; }
   done
-  # Nothing installed yet: the plan must still list the containers, not stop at a missing image.
-  grep -q "redis-container" "$KBZ_WORKDIR/plan4.txt"
+  # Nothing installed yet: the plan still shows the containers (after the image steps), never a failure.
+  grep -q "~ redis-container: runs once the steps before it ran" "$KBZ_WORKDIR/plan4.txt" &&
+    grep -q "~ haproxy-container: runs once the steps before it ran" "$KBZ_WORKDIR/plan4.txt"
 }
-check "plan --module 4 shows every file with its diff" plan_shows_files
+check "plan --module 4 on blank servers: exit 0, every file with its diff, containers after their images" plan_shows_files
 check "apply --module 4 (first run)" apply_json 4 "$KBZ_WORKDIR/a1.json"
 check "first apply: no host failed" assert_json "$KBZ_WORKDIR/a1.json" false
 check "apply --module 4 (second run)" apply_json 4 "$KBZ_WORKDIR/a2.json"

@@ -95,4 +95,22 @@ TEST_F(ContainerPlanTest, AReadWriteMountIsNotAConfig) {
   EXPECT_EQ(step(plan, "app").status, StepStatus::Ok) << "data is not part of the spec: apply does not recreate";
 }
 
+// Found on the lab: the first plan of module 4 on fresh hosts stopped at the container ("image is not on the
+// host") although the image step before it would load the image. A missing prerequisite that an earlier step
+// would provide is a planned change; with nothing pending before it, it stays a failure.
+TEST_F(ContainerPlanTest, OnAFreshHostThePlanShowsTheContainerAfterItsPendingPrerequisites) {
+  const HostRun plan = run(RunMode::Plan, "1");
+  EXPECT_EQ(step(plan, "app-conf").status, StepStatus::WouldChange);
+  EXPECT_EQ(step(plan, "app").status, StepStatus::WouldChange) << step(plan, "app").message;
+  EXPECT_NE(step(plan, "app").message.find("runs once the steps before it ran"), std::string::npos);
+  EXPECT_NE(step(plan, "app").message.find("does not exist"), std::string::npos) << "says what it could not check";
+  EXPECT_EQ(step(plan, "after").status, StepStatus::WouldChange) << "the plan goes on to the last step";
+  EXPECT_EQ(docker_->log(), "") << "plan changed nothing";
+
+  ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
+  module_.steps[1].mounts = {"/nonexistent-kbz-test/app.conf:/etc/app/app.conf:ro"};
+  const HostRun nothing_pending = run(RunMode::Plan, "1");
+  EXPECT_EQ(step(nothing_pending, "app").status, StepStatus::Failed) << step(nothing_pending, "app").message;
+}
+
 }  // namespace
