@@ -1,6 +1,7 @@
 // Live apply output: per-step lines, and the "still running" line for long steps.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -35,5 +36,7 @@ TEST(RunProgress, StillRunningLineForLongSteps) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2300));
     p.activity(h, "");
   }
-  EXPECT_NE(out.str().find("still running: base-packages on db-01 (1 s)\n"), std::string::npos) << out.str();
+  // The seconds shown depend on when the ticker thread ran (a loaded CI box is late): any whole count >= 1.
+  EXPECT_TRUE(std::regex_search(out.str(), std::regex("still running: base-packages on db-01 \\([1-9][0-9]* s\\)\n")))
+      << out.str();
 }

@@ -79,7 +79,7 @@ const CheckResult* find(const VerifyRun& run, const std::string& host, const std
 TEST(VerifyRunner, OneExecPerHostAndEveryOutcome) {
   LocalFleet fleet;
   const std::vector<Host> hosts = {host("web-01", "app"), host("db-01", "db"), host("redis-01", "redis")};
-  VerifyOptions opts{4, Millis{20000}, false, "inventory/servers.tsv"};
+  VerifyOptions opts{4, Millis{20000}, false, "inventory/servers.tsv", {}};
   const VerifyRun run = run_verify(test_module(), hosts, fleet.connector(), opts, FailoverRegistry{});
 
   EXPECT_EQ(run.module, 2);
