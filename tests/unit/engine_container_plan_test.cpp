@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "engine_test_util.hpp"
 #include "fake_docker.hpp"
 #include "kbz/engine/engine.hpp"
 #include "kbz/runners/local_connection.hpp"
@@ -15,19 +16,12 @@ using namespace kbz;
 
 namespace {
 
-const StepResult& step(const HostRun& run, const std::string& id) {
-  for (const auto& s : run.steps)
-    if (s.step_id == id) return s;
-  throw std::runtime_error("no step " + id);
-}
+using test::step;
 
 class ContainerPlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kbz-cplan-" + std::to_string(getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = test::fresh_test_dir("kbz-cplan");
     docker_ = std::make_unique<test::FakeDocker>(root_);
     auto m = load_module(91, ModuleSource{std::string(KBZ_FIXTURES_DIR) + "/modules"});
     ASSERT_TRUE(m) << m.error().message;

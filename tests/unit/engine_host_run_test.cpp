@@ -12,6 +12,7 @@
 
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
+#include "engine_test_util.hpp"
 #include "kbz/engine/engine.hpp"
 #include "kbz/engine/workdir_lock.hpp"
 #include "kbz/runners/local_connection.hpp"
@@ -28,19 +29,12 @@ std::string slurp(const fs::path& p) {
   return b.str();
 }
 
-const StepResult& step(const HostRun& run, const std::string& id) {
-  for (const auto& s : run.steps)
-    if (s.step_id == id) return s;
-  throw std::runtime_error("no step " + id);
-}
+using test::step;
 
 class HostRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kbz-hostrun-" + std::to_string(getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = test::fresh_test_dir("kbz-hostrun");
     auto m = load_module(90, ModuleSource{std::string(KBZ_FIXTURES_DIR) + "/modules"});
     ASSERT_TRUE(m) << m.error().message;
     module_ = *m;

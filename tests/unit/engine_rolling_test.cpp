@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 
+#include "engine_test_util.hpp"
 #include "fake_docker.hpp"
 #include "kbz/core/interrupt.hpp"
 #include "kbz/engine/engine.hpp"
@@ -23,21 +24,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const StepResult& step(const HostRun& run, const std::string& id) {
-  for (const auto& s : run.steps)
-    if (s.step_id == id) return s;
-  throw std::runtime_error("no step " + id);
-}
+using test::step;
 
 const std::vector<std::string> kHosts{"redis-01", "redis-02", "redis-03"};
 
 class RollingRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kbz-rolling-" + std::to_string(getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = test::fresh_test_dir("kbz-rolling");
     docker_ = std::make_unique<test::FakeDocker>(root_);
     auto m = load_module(91, ModuleSource{std::string(KBZ_FIXTURES_DIR) + "/modules"});
     ASSERT_TRUE(m) << m.error().message;
