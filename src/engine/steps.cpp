@@ -13,7 +13,6 @@
 #include <sstream>
 
 namespace kbz {
-namespace {
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -24,6 +23,8 @@ std::vector<std::string> lines_of(const std::string& text) {
   }
   return out;
 }
+
+namespace {
 
 std::string normalize_mode(std::string mode) {
   const auto first = mode.find_first_not_of('0');

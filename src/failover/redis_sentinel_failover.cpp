@@ -18,16 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kCli = "/usr/local/sbin/kbz-redis-cli";
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) {
-    if (!l.empty() && l.back() == '\r') l.pop_back();
-    out.push_back(l);
-  }
-  return out;
-}
-
 std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
   const auto it = s.params.find(key);
   return it == s.params.end() ? fallback : it->second;

@@ -40,14 +40,20 @@ std::string cut(std::string s) {
   return s + "…";
 }
 
+// Regexes see the output without the newline(s) every command ends with, so `$` means "end of the output"
+// as check authors expect (ECMAScript `$` does not match before a final newline).
+std::string without_final_newlines(const std::string& output) {
+  const auto end = output.find_last_not_of("\r\n");
+  return end == std::string::npos ? std::string{} : output.substr(0, end + 1);
+}
+
 }  // namespace
 
 std::string measured_value(const VerifyCheck& check, const std::string& output) {
   if (!check.value_regex.empty()) {
     try {
       std::smatch m;
-      const auto end = output.find_last_not_of("\r\n");  // as in evaluate_check: `$` = end of output
-      const std::string text = end == std::string::npos ? std::string{} : output.substr(0, end + 1);
+      const std::string text = without_final_newlines(output);
       if (std::regex_search(text, m, std::regex(check.value_regex, std::regex::ECMAScript)) && m.size() > 1 &&
           m[1].matched)
         return mask(cut(trim(m[1].str())));
@@ -68,10 +74,7 @@ CheckResult evaluate_check(const VerifyCheck& check, const std::string& host, in
   if (!check.expect_regex.empty()) {
     bool found = false;
     try {
-      // Without the trailing newline(s) every command prints, `$` means "end of the output" as authors expect.
-      const auto end = output.find_last_not_of("\r\n");
-      const std::string text = end == std::string::npos ? std::string{} : output.substr(0, end + 1);
-      found = std::regex_search(text, std::regex(check.expect_regex, std::regex::ECMAScript));
+      found = std::regex_search(without_final_newlines(output), std::regex(check.expect_regex, std::regex::ECMAScript));
     } catch (const std::regex_error& e) {
       why += (why.empty() ? "" : " ; ") + fmt::format("expression invalide « {} » : {}", check.expect_regex, e.what());
     }

@@ -39,8 +39,6 @@ struct Step {
   // Service
   std::string service, state = "started";  // started | stopped
   bool enabled = true;
-  // Container (module 4+): name, image key in settings.images, args; rendered configs mounted read-only
-  std::map<std::string, std::string> extra;
   // Container / Image: `image` names an entry of kbz.yaml `images:`; when kbz.yaml does not name it, the
   // module's pinned default (Module::images) is used, copied here by the loader.
   std::string image, default_image;

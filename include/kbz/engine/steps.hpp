@@ -25,6 +25,8 @@ struct StepDecision {
 };
 
 std::string shell_quote(std::string_view s);
+// Remote output split into lines, a trailing '\r' (CRLF from a tty-less redis-cli, etc.) removed.
+std::vector<std::string> lines_of(const std::string& text);
 std::string sha256_hex(std::string_view data);
 
 // The template text (File with template:) or inline content the step renders; empty for other kinds.
