@@ -131,15 +131,13 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     const VerifyRun run = run_verify(m, hosts, connect, opts, FailoverRegistry::global());
 
     for (const auto& h : run.hosts) {
-      int pass = 0, failed = 0, warn = 0, skipped = 0;
-      for (const auto& c : run.checks)
-        if (c.host == h) (c.status == CheckStatus::Pass ? pass : c.status == CheckStatus::Fail ? failed : c.status == CheckStatus::Warn ? warn : skipped)++;
+      const CheckTally t = run.tally_for_host(h);
       auto u = std::find_if(run.unreachable.begin(), run.unreachable.end(), [&](const std::string& s) { return s.starts_with(h + ": "); });
       if (u != run.unreachable.end())
         out << mask(fmt::format("{}: injoignable ({})\n", h, u->substr(h.size() + 2)));
       else
         out << fmt::format("{}: {} ({} réussi(s), {} échoué(s), {} avertissement(s), {} non exécuté(s))\n", h,
-                                 failed > 0 ? "échec" : warn > 0 ? "avertissements" : "ok", pass, failed, warn, skipped);
+                                 t.fail > 0 ? "échec" : t.warn > 0 ? "avertissements" : "ok", t.pass, t.fail, t.warn, t.skipped);
     }
 
     ReportContext ctx;

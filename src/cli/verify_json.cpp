@@ -35,9 +35,8 @@ nlohmann::json verify_to_json(const VerifyRun& run, ReportStatus status, const s
   j["duration_ms"] = run.duration.count();
   j["hosts"] = nlohmann::json::array();
   for (const auto& h : run.hosts) {
-    nlohmann::json host{{"host", h}, {"pass", 0}, {"fail", 0}, {"warn", 0}, {"skipped", 0}};
-    for (const auto& c : run.checks)
-      if (c.host == h) host[word(c.status)] = host[word(c.status)].get<int>() + 1;
+    const CheckTally t = run.tally_for_host(h);
+    nlohmann::json host{{"host", h}, {"pass", t.pass}, {"fail", t.fail}, {"warn", t.warn}, {"skipped", t.skipped}};
     for (const auto& u : run.unreachable)
       if (u.starts_with(h + ": ")) host["unreachable"] = mask(u.substr(h.size() + 2));
     j["hosts"].push_back(std::move(host));

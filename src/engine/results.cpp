@@ -24,4 +24,20 @@ bool VerifyRun::ok() const {
   return !check_failed && !failover_failed;
 }
 
+void CheckTally::add(CheckStatus s) {
+  switch (s) {
+    case CheckStatus::Pass: ++pass; break;
+    case CheckStatus::Fail: ++fail; break;
+    case CheckStatus::Warn: ++warn; break;
+    case CheckStatus::Skipped: ++skipped; break;
+  }
+}
+
+CheckTally VerifyRun::tally_for_host(const std::string& host) const {
+  CheckTally t;
+  for (const auto& c : checks)
+    if (c.host == host) t.add(c.status);
+  return t;
+}
+
 }  // namespace kbz

@@ -12,18 +12,7 @@ namespace kbz {
 
 namespace {
 
-struct Tally {
-  int pass = 0, fail = 0, warn = 0, skipped = 0;
-  void add(CheckStatus s) {
-    switch (s) {
-      case CheckStatus::Pass: ++pass; break;
-      case CheckStatus::Fail: ++fail; break;
-      case CheckStatus::Warn: ++warn; break;
-      case CheckStatus::Skipped: ++skipped; break;
-    }
-  }
-  int total() const { return pass + fail + warn + skipped; }
-};
+using Tally = CheckTally;
 
 std::string result_label(CheckStatus s) {
   switch (s) {

@@ -73,7 +73,7 @@ TEST(ReportSuivi, RendersEveryModuleWithStateDatesProblemsAndLink) {
   runs[3].hosts = 3;
   runs[3].hosts_failed = 1;
   runs[3].problems = {"db-slave-02: patroni-member: injoignable", "leak Sup3rS3cretRedisPw"};
-  SuiviContext ctx{"2026-11-27T22:00:00Z", "0.1.0", "kbz-install", {{2, "Base OS & sécurité"}}};
+  SuiviContext ctx{"2026-11-27T22:00:00Z", "0.1.0", "kbz-install", {{2, "Base OS & sécurité"}}, {}};
   const std::string md = render_suivi(runs, ctx);
   EXPECT_TRUE(has(md, "# 📋 Suivi d'Installation KeyBuzz V2"));
   EXPECT_TRUE(has(md, "| 2 | Base OS & sécurité | ✅ appliqué et vérifié | ✅ 27/11/2026 10:00 (Paris) | 1 min 35 s | "
@@ -94,7 +94,7 @@ TEST(ReportSuivi, RendersEveryModuleWithStateDatesProblemsAndLink) {
 }
 
 TEST(ReportSuivi, EmptyStateStartsAtModule2) {
-  const std::string md = render_suivi({}, SuiviContext{"2026-11-27T22:00:00Z", "0.1.0", "kbz-install", {}});
+  const std::string md = render_suivi({}, SuiviContext{"2026-11-27T22:00:00Z", "0.1.0", "kbz-install", {}, {}});
   EXPECT_TRUE(has(md, "Aucun problème enregistré"));
   EXPECT_TRUE(has(md, "Module 2 (Base OS & sécurité) — ⏳ non commencé"));
   EXPECT_TRUE(has(md, "kbz-install plan --module 2\nkbz-install apply --module 2\nkbz-install verify --module 2"));

@@ -43,6 +43,13 @@ struct RunSummary {
 
 enum class CheckStatus { Pass, Fail, Warn, Skipped };
 
+// Counts of check outcomes (per host, per check, in total): the console, the report and --json agree.
+struct CheckTally {
+  int pass = 0, fail = 0, warn = 0, skipped = 0;
+  void add(CheckStatus s);
+  int total() const { return pass + fail + warn + skipped; }
+};
+
 struct CheckResult {
   std::string check_id;
   std::string host;
@@ -72,6 +79,7 @@ struct VerifyRun {
   std::vector<FailoverResult> failovers;
   std::map<std::string, Millis> host_durations;       // host -> time of its verify exec (checks run in one batch)
   bool ok() const;
+  CheckTally tally_for_host(const std::string& host) const;
 };
 
 }  // namespace kbz
