@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "kbz/core/text.hpp"
 #include "kbz/inventory/inventory.hpp"
 
 namespace kbz {
@@ -54,11 +55,8 @@ Facts parse_facts(const std::string& output) {
 }
 
 namespace {
-std::string trim(std::string s) {
-  const auto b = s.find_first_not_of(" \t\"'");
-  const auto e = s.find_last_not_of(" \t\"'");
-  return b == std::string::npos ? std::string{} : s.substr(b, e - b + 1);
-}
+// Values may be quoted in a condition: when: "facts.resolver == 'resolved'".
+std::string unquoted(std::string_view s) { return std::string(trim(s, " \t\"'")); }
 
 std::string host_field(const Host& h, const std::string& name) {
   if (name == "hostname") return h.hostname;
@@ -75,13 +73,13 @@ std::string host_field(const Host& h, const std::string& name) {
 }  // namespace
 
 bool evaluate_when(const std::string& condition, const Facts& facts, const Host& host) {
-  const std::string c = trim(condition);
+  const std::string c = unquoted(condition);
   if (c.empty()) return true;
   const bool negate = c.find("!=") != std::string::npos;
   const auto op = c.find(negate ? "!=" : "==");
   if (op == std::string::npos) return false;  // the loader rejects malformed conditions; be safe anyway
-  const std::string lhs = trim(c.substr(0, op));
-  const std::string rhs = trim(c.substr(op + 2));
+  const std::string lhs = unquoted(c.substr(0, op));
+  const std::string rhs = unquoted(c.substr(op + 2));
   std::string value;
   if (lhs.starts_with("facts.")) {
     const auto it = facts.find(lhs.substr(6));

@@ -4,13 +4,19 @@
 // docs/SETTINGS.md; keep the three in step.
 #include "kbz/engine/settings.hpp"
 
+#include "kbz/core/yaml_reader.hpp"
+
 #include <arpa/inet.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
+#include <regex>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -113,120 +119,13 @@ std::string image_ref_problem(const std::string& ref) {
   return "";
 }
 
-// Messages quote what the user wrote: control characters (a NUL or newline inside a key, terminal escapes)
-// are shown as \xNN so one error stays one line and cannot drive the terminal.
-std::string printable(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+using yaml::Entry;
+using yaml::Reader;
 
-std::string join(const std::vector<std::string>& items, const char* sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
-
-// ---- the reader ---------------------------------------------------------------------------------------
-
-struct Entry {
-  std::string name;
-  YAML::Node value;
-  YAML::Mark key_mark;
-  // Where to point at: an empty value has no position of its own worth showing, its key has.
-  YAML::Mark mark() const { return value.IsNull() ? key_mark : value.Mark(); }
-};
-
-class Reader {
- public:
-  explicit Reader(std::string path) : path_(std::move(path)) {}
-
-  void error(const YAML::Mark& mark, const std::string& message) {
-    std::string where = path_;
-    if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-    errors_.push_back({mark.is_null() ? -1 : mark.pos, where + ": " + printable(message)});
-  }
-  // In file order, whatever order the checks ran in.
-  std::vector<std::string> errors() const {
-    auto sorted = errors_;
-    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> out;
-    for (auto& e : sorted) out.push_back(std::move(e.second));
-    return out;
-  }
-
-  // Map entries, after checking that node is a map, its keys are known and not repeated. `where` names the
-  // map in messages ("" = top level).
-  std::vector<Entry> entries(const YAML::Node& node, const std::string& where,
-                             const std::vector<std::string>& known) {
-    std::vector<Entry> out;
-    if (node.IsNull()) return out;
-    if (!node.IsMap()) {
-      error(node.Mark(), (where.empty() ? std::string("the file") : "'" + where + "'") + " must be a mapping of keys");
-      return out;
-    }
-    std::map<std::string, int> seen;
-    for (const auto& kv : node) {
-      const YAML::Node key = kv.first;
-      if (!key.IsScalar()) {
-        error(key.Mark(), "a key must be a plain word");
-        continue;
-      }
-      const std::string name = key.Scalar();
-      const std::string full = where.empty() ? name : where + "." + name;
-      if (const auto [it, fresh] = seen.emplace(name, key.Mark().line + 1); !fresh) {
-        error(key.Mark(), "duplicate key '" + full + "' (first on line " + std::to_string(it->second) + ")");
-        continue;
-      }
-      if (!known.empty() && std::find(known.begin(), known.end(), name) == known.end()) {
-        error(key.Mark(), "unknown key '" + full + "' (known: " + join(known, ", ") + ")");
-        continue;
-      }
-      out.push_back(Entry{name, kv.second, key.Mark()});
-    }
-    return out;
-  }
-
-  std::optional<std::string> scalar(const Entry& e, const std::string& key) {
-    if (e.value.IsScalar()) return e.value.Scalar();
-    error(e.mark(), "'" + key + "' must be a single value" + (e.value.IsNull() ? ", found nothing" : ""));
-    return std::nullopt;
-  }
-
-  // A list of scalars; an empty value means an empty list.
-  std::optional<std::vector<std::pair<std::string, YAML::Mark>>> list(const Entry& e, const std::string& key) {
-    std::vector<std::pair<std::string, YAML::Mark>> out;
-    if (e.value.IsNull()) return out;
-    if (!e.value.IsSequence()) {
-      error(e.mark(), "'" + key + "' must be a list, e.g. [a, b]");
-      return std::nullopt;
-    }
-    for (const auto& item : e.value) {
-      if (!item.IsScalar()) {
-        error(item.Mark(), "each item of '" + key + "' must be a single value");
-        return std::nullopt;
-      }
-      out.emplace_back(item.Scalar(), item.Mark());
-    }
-    return out;
-  }
-
- private:
-  std::string path_;
-  std::vector<std::pair<int, std::string>> errors_;  // (byte position, message)
-};
+std::string join(const std::vector<std::string>& items, const char* sep) { return fmt::format("{}", fmt::join(items, sep)); }
 
 void read_network(Reader& r, const YAML::Node& node, Settings& s) {
-  for (const auto& e : r.entries(node, "network", {"private_cidr", "admin_cidrs"})) {
+  for (const auto& e : r.entries(node, {"network.", ""}, {"private_cidr", "admin_cidrs"})) {
     if (e.name == "private_cidr") {
       if (auto v = r.scalar(e, "network.private_cidr")) {
         if (auto why = cidr_problem(*v, false); !why.empty()) r.error(e.mark(), why);
@@ -250,7 +149,7 @@ void read_network(Reader& r, const YAML::Node& node, Settings& s) {
 }
 
 void read_dns(Reader& r, const YAML::Node& node, Settings& s) {
-  for (const auto& e : r.entries(node, "dns", {"servers"})) {
+  for (const auto& e : r.entries(node, {"dns.", ""}, {"servers"})) {
     if (auto items = r.list(e, "dns.servers")) {
       if (items->empty()) {
         r.error(e.mark(), "'dns.servers' needs at least one server");
@@ -266,7 +165,7 @@ void read_dns(Reader& r, const YAML::Node& node, Settings& s) {
 }
 
 void read_docker(Reader& r, const YAML::Node& node, Settings& s) {
-  for (const auto& e : r.entries(node, "docker", {"source", "version"})) {
+  for (const auto& e : r.entries(node, {"docker.", ""}, {"source", "version"})) {
     const auto v = r.scalar(e, "docker." + e.name);
     if (!v) continue;
     if (e.name == "source") {
@@ -284,7 +183,7 @@ void read_docker(Reader& r, const YAML::Node& node, Settings& s) {
 }
 
 void read_images(Reader& r, const YAML::Node& node, Settings& s) {
-  for (const auto& e : r.entries(node, "images", {})) {
+  for (const auto& e : r.entries(node, {"images.", ""}, {})) {
     if (!is_image_name(e.name)) {
       r.error(e.key_mark, "image name '" + e.name + "' must use a-z, 0-9, '-' and '_' (it becomes images." + e.name + ")");
       continue;
@@ -296,16 +195,16 @@ void read_images(Reader& r, const YAML::Node& node, Settings& s) {
   }
 }
 
+void put_list(std::map<std::string, std::string>& raw, const std::string& key, const std::vector<std::string>& items) {
+  raw[key] = join(items, " ");
+  for (size_t i = 0; i < items.size(); ++i) raw[key + "." + std::to_string(i)] = items[i];
+}
+
 void flatten(Settings& s) {
   auto& raw = s.raw;
-  raw.clear();
-  const auto put_list = [&](const std::string& key, const std::vector<std::string>& items) {
-    raw[key] = join(items, " ");
-    for (size_t i = 0; i < items.size(); ++i) raw[key + "." + std::to_string(i)] = items[i];
-  };
   raw["network.private_cidr"] = s.private_cidr;
-  put_list("network.admin_cidrs", s.admin_cidrs);
-  put_list("dns.servers", s.dns_servers);
+  put_list(raw, "network.admin_cidrs", s.admin_cidrs);
+  put_list(raw, "dns.servers", s.dns_servers);
   raw["timezone"] = s.timezone;
   raw["docker.source"] = s.docker_source;
   raw["docker.version"] = s.docker_version;
@@ -313,22 +212,101 @@ void flatten(Settings& s) {
   raw["image_bundle_dir"] = s.image_bundle_dir;
 }
 
+// ---- settings declared by modules -------------------------------------------------------------------------
+
+const std::vector<std::string> kCoreKeys = {"network", "dns", "timezone", "docker", "images", "image_bundle_dir"};
+
+// "" when `value` fits the spec, else why not.
+std::string value_problem(const SettingSpec& spec, const std::string& value) {
+  switch (spec.type) {
+    case SettingType::Integer: {
+      long long n = 0;
+      const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size()) return "'" + value + "' is not an integer";
+      if ((spec.min != 0 || spec.max != 0) && (n < spec.min || n > spec.max))
+        return fmt::format("{} is outside {}..{}", n, spec.min, spec.max);
+      return "";
+    }
+    case SettingType::Boolean:
+      return value == "true" || value == "false" ? "" : "'" + value + "' is not true or false";
+    case SettingType::Cidr:
+      return cidr_problem(value, false);
+    case SettingType::Ip:
+      return parse_ip(value, false) ? "" : "'" + value + "' is not an IPv4 address";
+    case SettingType::String:
+    case SettingType::List:
+      if (!spec.pattern.empty() && !std::regex_match(value, std::regex(spec.pattern)))
+        return "'" + value + "' does not match " + spec.pattern;
+      return "";
+  }
+  return "";
+}
+
+// The declared keys under `prefix` ("" or "postgres."), as the next word of each: the map's known keys.
+std::vector<std::string> next_words(const std::vector<SettingSpec>& declared, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& d : declared) {
+    if (!d.key.starts_with(prefix)) continue;
+    const std::string rest = d.key.substr(prefix.size());
+    const std::string word = rest.substr(0, rest.find('.'));
+    if (std::find(out.begin(), out.end(), word) == out.end()) out.push_back(word);
+  }
+  return out;
+}
+
+// A map under a module prefix: each entry is a declared key, or a map leading to more.
+void read_declared(Reader& r, const YAML::Node& node, const std::string& prefix, const std::vector<SettingSpec>& declared,
+                   Settings& s) {
+  for (const auto& e : r.entries(node, {prefix, ""}, next_words(declared, prefix))) {
+    const std::string key = prefix + e.name;
+    const auto spec = std::find_if(declared.begin(), declared.end(), [&](const SettingSpec& d) { return d.key == key; });
+    if (spec == declared.end()) {
+      read_declared(r, e.value, key + ".", declared, s);
+      continue;
+    }
+    std::vector<std::string> values;
+    if (spec->type == SettingType::List) {
+      auto items = r.list(e, key);
+      if (!items) continue;
+      bool good = true;
+      for (const auto& [item, mark] : *items) {
+        if (auto why = value_problem(*spec, item); !why.empty()) {
+          r.error(mark, key + ": " + why);
+          good = false;
+        }
+      }
+      if (!good) continue;
+      for (const auto& [item, _] : *items) values.push_back(item);
+      put_list(s.raw, key, values);
+    } else if (auto v = r.scalar(e, key)) {
+      if (auto why = value_problem(*spec, *v); !why.empty()) r.error(e.mark(), key + ": " + why);
+      else s.raw[key] = *v;
+    }
+  }
+}
+
+void put_defaults(const std::vector<SettingSpec>& declared, Settings& s) {
+  for (const auto& d : declared) {
+    if (d.type == SettingType::List) put_list(s.raw, d.key, d.default_value);
+    else s.raw[d.key] = d.default_value.empty() ? std::string{} : d.default_value.front();
+  }
+}
+
 }  // namespace
 
-Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path) {
+Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path,
+                                const std::vector<SettingSpec>& declared) {
   Settings s;
   s.path = path;
   Reader r(path);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    r.error(e.mark, "YAML syntax: " + e.msg);
-    return fail(ErrorKind::Input, r.errors().front());
-  }
+  const YAML::Node root = r.load(yaml_text);
+  if (!r.ok()) return fail(ErrorKind::Input, r.errors().front());
 
-  const std::vector<std::string> known = {"network", "dns", "timezone", "docker", "images", "image_bundle_dir"};
-  for (const auto& e : r.entries(root, "", known)) {
+  std::vector<std::string> known = kCoreKeys;
+  for (const auto& w : next_words(declared, ""))
+    if (std::find(known.begin(), known.end(), w) == known.end()) known.push_back(w);
+  put_defaults(declared, s);
+  for (const auto& e : r.entries(root, {"", ""}, known)) {
     if (e.name == "network") {
       read_network(r, e.value, s);
     } else if (e.name == "dns") {
@@ -344,24 +322,24 @@ Result<Settings> parse_settings(const std::string& yaml_text, const std::string&
       }
     } else if (e.name == "image_bundle_dir") {
       if (auto v = r.scalar(e, "image_bundle_dir")) s.image_bundle_dir = *v;
+    } else {
+      read_declared(r, e.value, e.name + ".", declared, s);
     }
   }
-  if (!r.errors().empty()) return fail(ErrorKind::Input, join(r.errors(), "\n"));
+  if (!r.ok()) return fail(ErrorKind::Input, r.joined_errors());
   flatten(s);
   return s;
 }
 
-Result<Settings> load_settings(const std::string& path) { return load_settings(path, IfMissing::UseDefaults); }
-
-Result<Settings> load_settings(const std::string& path, IfMissing if_missing) {
+Result<Settings> load_settings(const std::string& path, IfMissing if_missing, const std::vector<SettingSpec>& declared) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     if (if_missing == IfMissing::Fail) {
       return fail(ErrorKind::Input, path + ": cannot read the settings file: No such file or directory");
     }
-    Settings s;
-    flatten(s);
-    return s;  // path stays "": the defaults were used
+    auto s = parse_settings("", "", declared);
+    if (s) s->path.clear();  // "": the defaults were used
+    return s;
   }
   if (std::filesystem::is_directory(path, ec)) {
     return fail(ErrorKind::Input, path + ": cannot read the settings file: it is a directory");
@@ -370,7 +348,19 @@ Result<Settings> load_settings(const std::string& path, IfMissing if_missing) {
   if (!in) return fail(ErrorKind::Input, path + ": cannot read the settings file: " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_settings(text.str(), path);
+  return parse_settings(text.str(), path, declared);
+}
+
+const char* setting_type_name(SettingType t) {
+  switch (t) {
+    case SettingType::String: return "texte";
+    case SettingType::Integer: return "entier";
+    case SettingType::Boolean: return "booléen";
+    case SettingType::Cidr: return "CIDR";
+    case SettingType::Ip: return "adresse IPv4";
+    case SettingType::List: return "liste";
+  }
+  return "";
 }
 
 }  // namespace kbz

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+
+#include "kbz/core/time.hpp"
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -23,10 +25,6 @@ std::string this_hostname() {
   return name;
 }
 
-std::string utc_now_iso() {
-  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
-}
 
 namespace {
 std::map<std::string, std::string> read_info(const fs::path& p) {
@@ -50,7 +48,7 @@ Result<WorkdirLock> WorkdirLock::acquire(const std::string& workdir, const std::
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
       const std::string info = fmt::format("pid={}\nhostname={}\nstarted={}\ncommand={}\n", getpid(), this_hostname(),
-                                           utc_now_iso(), command);
+                                           now_utc_iso(), command);
       const bool ok = ::write(fd, info.data(), info.size()) == static_cast<ssize_t>(info.size());
       ::close(fd);
       if (!ok) {

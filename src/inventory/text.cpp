@@ -3,25 +3,7 @@
 
 namespace kbz::inventory_text {
 
-std::vector<std::string_view> split(std::string_view text, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    const size_t pos = text.find(sep, start);
-    if (pos == std::string_view::npos) {
-      out.push_back(text.substr(start));
-      return out;
-    }
-    out.push_back(text.substr(start, pos - start));
-    start = pos + 1;
-  }
-}
-
-std::string_view trim_spaces(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return text;
-}
+std::string_view trim_spaces(std::string_view text) { return trim(text, " "); }
 
 bool is_blank(std::string_view text) { return text.find_first_not_of(" \t") == std::string_view::npos; }
 
@@ -89,22 +71,6 @@ std::string sanitize_utf8(std::string_view text) {
     }
   }
   return out;
-}
-
-bool valid_ipv4(std::string_view text) {
-  const auto parts = split(text, '.');
-  if (parts.size() != 4) return false;
-  for (const auto part : parts) {
-    if (part.empty() || part.size() > 3) return false;
-    if (part.size() > 1 && part[0] == '0') return false;  // "010" is octal to some tools, decimal to others
-    int value = 0;
-    for (const char c : part) {
-      if (c < '0' || c > '9') return false;
-      value = value * 10 + (c - '0');
-    }
-    if (value > 255) return false;
-  }
-  return true;
 }
 
 bool valid_hostname(std::string_view text) {

@@ -6,9 +6,13 @@
 #include <string_view>
 #include <vector>
 
+#include "kbz/core/text.hpp"  // split, valid_ipv4
+
 namespace kbz::inventory_text {
 
-std::vector<std::string_view> split(std::string_view text, char sep);
+using kbz::split;
+using kbz::valid_ipv4;
+
 std::string_view trim_spaces(std::string_view text);  // ASCII spaces only: tabs are separators
 bool is_blank(std::string_view text);                  // spaces and tabs only
 
@@ -18,7 +22,6 @@ bool has_control(std::string_view text);               // C0 controls or DEL: te
 // terminal cannot carry escape sequences.
 std::string sanitize_utf8(std::string_view text);
 
-bool valid_ipv4(std::string_view text);                // dotted quad, 0..255, no leading zeros
 bool valid_hostname(std::string_view text);            // letters, digits, '-', '.'; no leading '-' or '.'
 bool valid_user(std::string_view text);                // POSIX-ish login name
 bool valid_name(std::string_view text);                // ROLE/POOL/SUBROLE: letters, digits, '-', '_', '.' 

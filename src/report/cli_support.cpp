@@ -2,19 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "kbz/core/text.hpp"
+
 namespace kbz {
 
-namespace {
-// Quoted only when needed, so the usual paths stay readable and copy-paste still works with spaces.
-std::string shell_word(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,@+") ==
-                        std::string::npos)
-    return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-}  // namespace
 
 ModuleSource module_source_of(const GlobalOptions& g) {
   ModuleSource s;

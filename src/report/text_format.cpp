@@ -4,82 +4,10 @@
 
 #include <charconv>
 
+#include "kbz/core/time.hpp"
+
 namespace kbz {
 namespace chr = std::chrono;
-
-namespace {
-
-bool read_int(std::string_view s, size_t pos, size_t len, int& out) {
-  if (pos + len > s.size()) return false;
-  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
-  return ec == std::errc() && p == s.data() + pos + len;
-}
-
-// Last Sunday of `m` in year `y`, at 01:00 UTC: when EU summer time starts (March) and ends (October).
-chr::sys_seconds eu_switch(int y, unsigned m) {
-  const chr::sys_days last{chr::year{y} / chr::month{m} / chr::last};
-  const auto back = (chr::weekday{last} - chr::Sunday).count();
-  return chr::sys_seconds{(last - chr::days{back}).time_since_epoch()} + chr::hours{1};
-}
-
-struct Civil {
-  int y;
-  unsigned mo, d;
-  long h, mi, s;
-};
-
-Civil civil(chr::sys_seconds t) {
-  const auto day = chr::floor<chr::days>(t);
-  const chr::year_month_day ymd{day};
-  const chr::hh_mm_ss hms{t - day};
-  return {int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
-          long(hms.minutes().count()), long(hms.seconds().count())};
-}
-
-}  // namespace
-
-Result<chr::sys_seconds> parse_utc(std::string_view s) {
-  int y, mo, d, h, mi, sec;
-  const bool shape = s.size() >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ') &&
-                     s[13] == ':' && s[16] == ':';
-  if (!shape || !read_int(s, 0, 4, y) || !read_int(s, 5, 2, mo) || !read_int(s, 8, 2, d) ||
-      !read_int(s, 11, 2, h) || !read_int(s, 14, 2, mi) || !read_int(s, 17, 2, sec))
-    return fail(ErrorKind::Input, fmt::format("not an ISO 8601 UTC time: '{}'", s));
-  std::string_view rest = s.substr(19);
-  if (!rest.empty() && rest[0] == '.') {
-    size_t i = 1;
-    while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') ++i;
-    rest.remove_prefix(i);
-  }
-  if (!(rest.empty() || rest == "Z" || rest == "+00:00"))
-    return fail(ErrorKind::Input, fmt::format("not a UTC time (expected Z): '{}'", s));
-  const chr::year_month_day ymd{chr::year{y}, chr::month(unsigned(mo)), chr::day(unsigned(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60)
-    return fail(ErrorKind::Input, fmt::format("invalid date: '{}'", s));
-  return chr::sys_seconds{chr::sys_days{ymd}.time_since_epoch()} + chr::hours{h} + chr::minutes{mi} +
-         chr::seconds{sec};
-}
-
-std::string format_utc_iso(chr::sys_seconds t) {
-  const Civil c = civil(t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.y, c.mo, c.d, c.h, c.mi, c.s);
-}
-
-std::string now_utc_iso() { return format_utc_iso(chr::floor<chr::seconds>(chr::system_clock::now())); }
-
-std::string format_utc_human(chr::sys_seconds t) {
-  const Civil c = civil(t);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", c.y, c.mo, c.d, c.h, c.mi, c.s);
-}
-
-std::string format_paris(chr::sys_seconds t) {
-  const int y = civil(t).y;
-  const bool summer = t >= eu_switch(y, 3) && t < eu_switch(y, 10);
-  const int offset = summer ? 2 : 1;
-  const Civil c = civil(t + chr::hours{offset});
-  return fmt::format("{:02}/{:02}/{:04} {:02}:{:02}:{:02} (Europe/Paris, UTC+0{}:00)", c.d, c.mo, c.y, c.h, c.mi,
-                     c.s, offset);
-}
 
 std::string format_date_fr(std::string_view iso_utc) {
   auto t = parse_utc(iso_utc);

@@ -2,18 +2,6 @@
 
 namespace kbz::transport {
 
-std::string shell_quote(std::string_view word) {
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  out += '\'';
-  return out;
-}
-
 std::string join_command(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) {

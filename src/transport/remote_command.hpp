@@ -5,12 +5,12 @@
 #include <string_view>
 #include <vector>
 
+#include "kbz/core/text.hpp"
 #include "kbz/transport/connection.hpp"
 
 namespace kbz::transport {
 
-// POSIX shell single-quoting: the result is one word whatever `word` holds.
-std::string shell_quote(std::string_view word);
+using kbz::shell_quote;  // kbz/core/text.hpp
 
 // Joins CLI words into one command line (`exec -- ls -l /` and `exec -- 'ls -l /'` mean the same, as with
 // ssh).

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "kbz/core/secret.hpp"
+#include "kbz/core/text.hpp"
 
 namespace kbz {
 
@@ -12,18 +13,13 @@ namespace {
 
 constexpr size_t kMaxValue = 80;
 
-std::string trim(std::string_view s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  const size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
+std::string trim_ws(std::string_view s) { return std::string(trim(s, " \t\r\n")); }
 
 std::string first_non_empty_line(std::string_view out) {
   size_t pos = 0;
   while (pos <= out.size()) {
     const size_t nl = out.find('\n', pos);
-    const std::string l = trim(out.substr(pos, nl == std::string_view::npos ? out.npos : nl - pos));
+    const std::string l = trim_ws(out.substr(pos, nl == std::string_view::npos ? out.npos : nl - pos));
     if (!l.empty()) return l;
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
@@ -56,7 +52,7 @@ std::string measured_value(const VerifyCheck& check, const std::string& output) 
       const std::string text = without_final_newlines(output);
       if (std::regex_search(text, m, std::regex(check.value_regex, std::regex::ECMAScript)) && m.size() > 1 &&
           m[1].matched)
-        return mask(cut(trim(m[1].str())));
+        return mask(cut(trim_ws(m[1].str())));
     } catch (const std::regex_error&) {
       // validate_check_regexes() rejects this at load time; fall back to the first line rather than throw.
     }

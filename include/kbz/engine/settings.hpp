@@ -9,6 +9,20 @@
 
 namespace kbz {
 
+// A setting a module declares in its module.yaml (`settings:`), accepted in kbz.yaml at its dotted key
+// (postgres.max_connections -> `postgres: {max_connections: 300}`) and seen by templates as settings.<key>.
+enum class SettingType { String, Integer, Boolean, Cidr, Ip, List };
+struct SettingSpec {
+  std::string key;                     // dotted, lower-case words: postgres.max_connections
+  SettingType type = SettingType::String;
+  std::vector<std::string> default_value;  // one item except for lists
+  std::string pattern;                 // String and List items: the whole value must match (ECMAScript)
+  long long min = 0, max = 0;          // Integer bounds (both 0 = none)
+  std::string doc_fr;                  // one line for the module doc's settings table
+  int module = 0;                      // who declares it
+};
+const char* setting_type_name(SettingType t);
+
 struct Settings {
   std::string private_cidr = "10.0.0.0/16";
   std::vector<std::string> admin_cidrs;            // extra sources allowed to SSH (e.g. install-01's public IP/32)
@@ -22,11 +36,14 @@ struct Settings {
   std::string path;                                // where it was read from, "" = defaults
 };
 
-Result<Settings> load_settings(const std::string& path);  // missing file at the default path = defaults
-Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path);
+// `declared` are the modules' settings (every module the binary or --modules-dir has): their keys are
+// accepted and their defaults fill Settings::raw.
+Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path,
+                                const std::vector<SettingSpec>& declared = {});
 
 // --config given on the command line must exist; the default kbz.yaml may be absent (= defaults).
 enum class IfMissing { UseDefaults, Fail };
-Result<Settings> load_settings(const std::string& path, IfMissing if_missing);
+Result<Settings> load_settings(const std::string& path, IfMissing if_missing = IfMissing::UseDefaults,
+                               const std::vector<SettingSpec>& declared = {});
 
 }  // namespace kbz

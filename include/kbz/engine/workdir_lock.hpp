@@ -22,6 +22,5 @@ class WorkdirLock {
 };
 
 std::string this_hostname();
-std::string utc_now_iso();
 
 }  // namespace kbz

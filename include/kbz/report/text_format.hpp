@@ -5,19 +5,10 @@
 #include <string_view>
 
 #include "kbz/core/error.hpp"
+#include "kbz/core/time.hpp"
 
 namespace kbz {
 
-// "2026-11-27T22:01:28Z" (seconds precision; a fractional part and a "+00:00" suffix are accepted).
-Result<std::chrono::sys_seconds> parse_utc(std::string_view iso);
-std::string format_utc_iso(std::chrono::sys_seconds t);
-std::string now_utc_iso();
-
-// "2026-11-27 22:01:28 UTC"
-std::string format_utc_human(std::chrono::sys_seconds t);
-// "27/11/2026 23:01:28 (Europe/Paris, UTC+01:00)". The EU summer-time rule is computed here because GCC 12's
-// <chrono> has no time-zone database; Europe/Paris is the only zone the team's reports use.
-std::string format_paris(std::chrono::sys_seconds t);
 // Both, for report headers: "27/11/2026 23:01:28 (Europe/Paris, UTC+01:00) — 2026-11-27 22:01:28 UTC".
 // An unparsable timestamp is shown as it is (never dropped).
 std::string format_date_fr(std::string_view iso_utc);
