@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
 
   std::string address = "private";
   app.add_option("--inventory", g.inventory, "servers.tsv to read")->capture_default_str();
-  app.add_option("--config", g.config, "kbz.yaml settings file")->capture_default_str();
+  auto* config = app.add_option("--config", g.config, "kbz.yaml settings file")->capture_default_str();
   app.add_option("--env", g.env, "ENV column value to keep")->capture_default_str();
   app.add_option("--address", address, "address to reach hosts on")
       ->check(CLI::IsMember({"private", "public"}))->capture_default_str();
@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(kbz::ExitCode::BadInput);
   }
   g.address = address == "public" ? kbz::AddressKind::Public : kbz::AddressKind::Private;
+  g.config_given = config->count() > 0;  // a named settings file must exist; the default may be absent
   kbz::install_interrupt_handler();
 
   if (*inventory) return kbz::cmd_inventory(g);

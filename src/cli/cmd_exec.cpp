@@ -10,6 +10,7 @@
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/run_log.hpp"
 #include "kbz/core/secret.hpp"
+#include "kbz/run/run.hpp"
 
 namespace kbz {
 namespace {
@@ -65,13 +66,6 @@ void print_json(const Host& host, const HostOutcome& o) {
 
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   const auto started = std::chrono::steady_clock::now();
-  // Load, validate, select: every inventory or --hosts problem is printed, then exit 2.
-  TargetSet targets = resolve_targets(g.inventory, g.target_options(), g.hosts);
-  if (!targets.ok()) {
-    for (const auto& d : targets.errors) std::cerr << d.format() << '\n';
-    return static_cast<int>(ExitCode::BadInput);
-  }
-  const std::vector<Host>& hosts = targets.hosts;
   std::string command;
   for (const auto& w : words)
     command += (command.empty() ? "" : " ") + w;  // like ssh: words joined by spaces
@@ -79,15 +73,21 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
     std::cerr << "kbz-install exec: no command given (exec -- COMMAND)\n";
     return static_cast<int>(ExitCode::BadInput);
   }
-
-  if (auto path = open_run_log(g.workdir, "exec"); !path) {
-    std::cerr << "kbz-install: warning: no run log: " << path.error().message << '\n';
-  } else if (g.verbosity > 0) {
-    std::cerr << "log: " << path->string() << '\n';
+  // Load, validate, select: every inventory or --hosts problem is printed, then exit 2.
+  auto run = Run::open(g, "exec", NeedsModules::No);
+  if (!run) {
+    std::cerr << mask(run.error().message) << '\n';
+    return static_cast<int>(ExitCode::BadInput);
   }
+  auto selected = (*run)->selected_hosts();
+  if (!selected) {
+    std::cerr << "kbz-install exec: " << mask(selected.error().message) << '\n';
+    return static_cast<int>(ExitCode::BadInput);
+  }
+  const std::vector<Host> hosts = std::move(*selected);
+  if (g.verbosity > 0) std::cerr << "log: " << (*run)->log_path().string() << '\n';
   run_log()->info("exec on {} host(s), forks {}: `{}`", hosts.size(), g.forks, command);
 
-  SessionPool pool(g.connect_options());
   std::vector<HostOutcome> outcomes(hosts.size());
   std::vector<bool> done(hosts.size(), false);
   std::mutex print_mutex;
@@ -106,17 +106,15 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   for_each_host_parallel(hosts, g.forks, [&](const Host& host, size_t i) {
     HostOutcome o;
     const auto t0 = std::chrono::steady_clock::now();
-    auto conn = pool.connect(host);
+    auto conn = (*run)->connect(host);
     if (!conn) {
       o.state = HostState::Unreachable;
       o.error = mask(conn.error().message);
-      run_log()->error("{}", conn.error().message);
     } else {
       ExecRequest request;
       request.command = command;
       request.privilege = Privilege::AsUser;  // like ssh/pdsh: the inventory's user, no sudo added
       auto r = (*conn)->run(request);
-      log_exec(host, command, r);
       if (!r) {
         o.state = HostState::Failed;
         o.error = mask(r.error().message);
@@ -136,8 +134,7 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
     std::fill(done.begin(), done.end(), true);  // the rest were never started (Ctrl-C)
     flush_ready();
   }
-  const TransportStats stats = pool.total_stats();
-  pool.close_all();
+  const TransportStats stats = (*run)->transport_stats();
 
   size_t ok = 0, failed = 0, unreachable = 0, skipped = 0;
   for (const auto& o : outcomes) {
@@ -177,7 +174,6 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& words) {
   }
   run_log()->info("{} ({} ms, {} execs, {} bytes sent, {} received)", summary, elapsed.count(), stats.execs,
                   stats.bytes_sent, stats.bytes_received);
-  close_run_log();
   return (failed + unreachable + skipped) == 0 ? static_cast<int>(ExitCode::Ok)
                                                : static_cast<int>(ExitCode::HostFailure);
 }

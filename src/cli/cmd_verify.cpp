@@ -19,6 +19,7 @@
 #include "kbz/report/validation_report.hpp"
 #include "kbz/verify/check_eval.hpp"
 #include "kbz/verify/runner.hpp"
+#include "kbz/run/run.hpp"
 #include "verify_json.hpp"
 
 namespace kbz {
@@ -77,55 +78,48 @@ std::string verify_command_line(const GlobalOptions& g, int module, bool failove
 }
 
 struct Prepared {
-  Module module;
+  const Module* module;
   std::vector<Host> hosts;
 };
 
 }  // namespace
 
 int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover) {
-  const auto parsed = load_inventory(g.inventory);
-  if (!parsed.ok()) {
-    for (const auto& d : parsed.errors) std::cerr << mask(d.format()) << '\n';
-    return kBadInput;
-  }
-  const auto all_targets = targets(parsed.inventory, g.target_options());
+  auto opened = Run::open(g, "verify", NeedsModules::Yes);
+  if (!opened) return bad_input(opened.error().message);
+  Run& session = **opened;
+  if (g.verbosity > 0) std::cerr << "log: " << session.log_path().string() << '\n';
 
   auto numbers = modules_to_verify(g, module);
   if (!numbers) return bad_input(numbers.error().message);
 
   // Check commands are templates too ({{host.hostname}}, {{settings.network.private_cidr}}, {{facts.ssh_unit}}).
-  const bool default_config = g.config == GlobalOptions{}.config;
-  auto settings = load_settings(g.config, default_config ? IfMissing::UseDefaults : IfMissing::Fail);
-  if (!settings) return bad_input(settings.error().message);
   TemplateContext templates;
-  templates.settings = settings->raw;
-  templates.all_hosts = all_targets;
+  templates.settings = session.settings().raw;
+  templates.all_hosts = session.targets();
 
   // Everything that can be wrong in the input is reported before any host is contacted.
   std::vector<Prepared> work;
   for (int n : *numbers) {
-    auto m = load_module(n, module_source_of(g));
+    auto m = session.module(n);
     if (!m) return bad_input(m.error().message);
-    render_versions(*m, templates.settings);
-    for (const auto& c : m->checks)
-      if (auto ok = validate_check_regexes(c, m->source_dir); !ok) return bad_input(ok.error().message);
-    if (auto ok = check_failover_kinds(*m, FailoverRegistry::global()); !ok) return bad_input(ok.error().message);
-    auto hosts = module_hosts(*m, all_targets, g.hosts);
+    for (const auto& c : (*m)->checks)
+      if (auto ok = validate_check_regexes(c, (*m)->source_dir); !ok) return bad_input(ok.error().message);
+    if (auto ok = check_failover_kinds(**m, FailoverRegistry::global()); !ok) return bad_input(ok.error().message);
+    auto hosts = session.hosts_for(**m);
     if (!hosts) return bad_input(hosts.error().message);
-    if (hosts->empty()) return bad_input(fmt::format("module {}: no target host in {}", n, g.inventory));
-    if (auto ok = validate_check_commands(*m, *hosts, templates); !ok) return bad_input(ok.error().message);
-    work.push_back(Prepared{std::move(*m), std::move(*hosts)});
+    if (auto ok = validate_check_commands(**m, *hosts, templates); !ok) return bad_input(ok.error().message);
+    work.push_back(Prepared{*m, std::move(*hosts)});
   }
 
-  SessionPool pool(g.connect_options());
-  const Connector connect = [&pool](const Host& h) { return pool.connect(h); };
+  const Connector connect = [&session](const Host& h) { return session.connect(h); };
   bool any_failed = false;
   // --json: one document on stdout for every module, the French lines go nowhere (the report still written).
   nlohmann::json doc{{"modules", nlohmann::json::array()}};
   std::ostringstream discard;
   std::ostream& out = g.json ? discard : std::cout;
-  for (const auto& [m, hosts] : work) {
+  for (const auto& [mp, hosts] : work) {
+    const Module& m = *mp;
     out << fmt::format("==> Vérification du module {} ({}) sur {} serveur(s)\n", m.number, m.title_fr, hosts.size());
     VerifyOptions opts{g.forks, Millis(g.timeout_s * 1000), failover, g.inventory, templates};
     const VerifyRun run = run_verify(m, hosts, connect, opts, FailoverRegistry::global());
@@ -147,12 +141,10 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     ctx.failover_requested = failover;
     ctx.credentials = credential_states(g, m);
     // The next module this binary has (3 may not be written yet when 4 is): never a command that would fail.
-    if (auto all = load_all_modules(module_source_of(g)); all)
-      for (const auto& next : *all)
-        if (next.number > m.number && (ctx.next_module == 0 || next.number < ctx.next_module)) {
-          ctx.next_module = next.number;
-          ctx.next_module_title = next.title_fr.empty() ? builtin_module_title(next.number) : next.title_fr;
-        }
+    if (const Module* next = session.next_module(m.number)) {
+      ctx.next_module = next->number;
+      ctx.next_module_title = next->title_fr.empty() ? builtin_module_title(next->number) : next->title_fr;
+    }
     const std::string rel = "reports/" + validation_report_file_name(m.number);
     const std::string path = (fs::path(g.workdir) / rel).string();
     const ReportStatus status = report_status(run);
@@ -167,7 +159,6 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     if (g.json) doc["modules"].push_back(verify_to_json(run, status, path));
     any_failed |= status == ReportStatus::Failed;
   }
-  pool.close_all();
   if (g.json) std::cout << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   return any_failed ? static_cast<int>(ExitCode::HostFailure) : 0;
 }

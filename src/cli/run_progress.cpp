@@ -6,17 +6,6 @@
 
 namespace kbz {
 
-const char* status_word(StepStatus s) {
-  switch (s) {
-    case StepStatus::Ok: return "ok";
-    case StepStatus::Changed: return "changed";
-    case StepStatus::WouldChange: return "would change";
-    case StepStatus::Failed: return "failed";
-    case StepStatus::Skipped: return "skipped";
-  }
-  return "?";
-}
-
 RunProgress::RunProgress(std::ostream& out, bool live, size_t host_width, std::chrono::seconds tick)
     : out_(out), live_(live), width_(host_width), tick_(tick) {
   if (live_) ticker_ = std::thread([this] { tick_loop(); });
@@ -44,6 +33,8 @@ void RunProgress::step_finished(const Host& host, const StepResult& r) {
   std::lock_guard lock(mutex_);
   out_ << mask(line) << '\n' << std::flush;
 }
+
+void RunProgress::host_error(const Host& host, const std::string& text) { host_line(host.hostname, text); }
 
 void RunProgress::host_line(const std::string& host, const std::string& text) {
   if (!live_) return;

@@ -20,6 +20,7 @@ class RunProgress : public RunObserver {
   ~RunProgress() override;
   void activity(const Host& host, const std::string& label) override;
   void step_finished(const Host& host, const StepResult& result) override;
+  void host_error(const Host& host, const std::string& text) override;
   void host_line(const std::string& host, const std::string& text);  // connection errors and the like
 
  private:
@@ -34,7 +35,5 @@ class RunProgress : public RunObserver {
   std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> running_;  // host -> (label, since)
   std::thread ticker_;
 };
-
-const char* status_word(StepStatus s);
 
 }  // namespace kbz

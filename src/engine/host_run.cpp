@@ -6,12 +6,13 @@
 
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
+#include "kbz/core/text.hpp"
 #include "kbz/engine/batch.hpp"
-#include "kbz/engine/container_step.hpp"
 #include "kbz/engine/diff.hpp"
 #include "kbz/engine/engine.hpp"
 #include "kbz/engine/rolling.hpp"
-#include "kbz/engine/steps.hpp"
+#include "kbz/engine/step_kind.hpp"
+#include "kbz/engine/steps/container.hpp"
 
 namespace kbz {
 namespace {
@@ -20,39 +21,31 @@ using Clock = std::chrono::steady_clock;
 Millis since(Clock::time_point t) { return std::chrono::duration_cast<Millis>(Clock::now() - t); }
 
 constexpr const char* kFactsItem = "__facts";
+constexpr std::string_view kConvergePrefix = "converge:";
 
-// The last lines of a command's output: enough to say why without flooding the console.
-std::string tail_lines(const std::string& text, size_t n = 6) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) lines.push_back(l);
-  std::string out;
-  for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
-    out += (out.empty() ? "" : " | ") + lines[i];
-  return mask(out);
-}
+// The last lines of a command's output, masked: enough to say why without flooding the console.
+std::string why_from(const std::string& text, size_t n = 6) { return mask(tail_lines(text, n)); }
 
 TransportStats operator-(const TransportStats& a, const TransportStats& b) {
   return {a.execs - b.execs, a.bytes_sent - b.bytes_sent, a.bytes_received - b.bytes_received,
           a.uploads - b.uploads, a.uploads_skipped - b.uploads_skipped};
 }
 TransportStats& operator+=(TransportStats& a, const TransportStats& b) {
-  a.execs += b.execs, a.bytes_sent += b.bytes_sent, a.bytes_received += b.bytes_received;
-  a.uploads += b.uploads, a.uploads_skipped += b.uploads_skipped;
+  a.execs += b.execs;
+  a.bytes_sent += b.bytes_sent;
+  a.bytes_received += b.bytes_received;
+  a.uploads += b.uploads;
+  a.uploads_skipped += b.uploads_skipped;
   return a;
 }
 
 StepResult result(std::string id, StepStatus status = StepStatus::Skipped, std::string message = {}) {
   StepResult r;
-  r.step_id = std::move(id), r.status = status, r.message = std::move(message);
+  r.step_id = std::move(id);
+  r.status = status;
+  r.message = std::move(message);
   return r;
 }
-
-struct Checked {
-  int exit_status = -1;
-  std::string output;
-};
 
 class HostWorker {
  public:
@@ -64,15 +57,16 @@ class HostWorker {
 
  private:
   Result<void> gather(size_t first, bool take_lock);
-  void fetch_diffs(std::vector<std::pair<size_t, StepDecision>>& files);
+  void fetch_diffs(std::vector<std::pair<size_t, FileWrite>>& files);
   void run_handlers(const std::set<std::string>& notified, bool host_failed);
   void release_lock();
-  std::string plan_recreate(const Step& step) const;
+  std::string plan_recreate(const StepDecision& d) const;
   void apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r);
   Result<bool> is_primary(const Step& step);
   std::string run_templated(const Step& step, const std::string& text, const char* what, Millis timeout,
                             int poll_timeout_s = 0);
   void finish(StepResult r) {
+    if (r.status == StepStatus::Changed) run_.changed_anything = true;
     if (job_.observer) job_.observer->step_finished(run_.host, r);
     results_.push_back(std::move(r));
   }
@@ -94,7 +88,7 @@ class HostWorker {
   TransportStats base_, carried_;
   HostRun run_;
   std::vector<StepResult> results_;
-  std::map<std::string, Checked> checks_;
+  std::map<std::string, CheckOutput> checks_;
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
   std::vector<std::string> plan_changed_files_;  // Plan: paths earlier file steps would rewrite
@@ -102,16 +96,13 @@ class HostWorker {
   RollingLeave rolling_leave_;                    // any way out of this host's work: nobody waits for it
 };
 
-// Plan only: in apply an earlier file step rewrites a config before this container's check runs again (the
-// re-check after each change), so the container is recreated; in plan that file is only WouldChange and the
-// container's check still hashes the old content. "" = no mounted config changes.
-std::string HostWorker::plan_recreate(const Step& step) const {
-  if (step.kind != StepKind::Container || plan_changed_files_.empty()) return {};
-  auto configs = container_configs(step, ctx_);
-  if (!configs) return {};  // decide() rendered the same fields and succeeded: cannot happen
+// Plan only: in apply an earlier file step rewrites a config before this step's check runs again (the
+// re-check after each change), so e.g. a container is recreated; in plan that file is only WouldChange and
+// the check still hashes the old content. "" = no watched path changes.
+std::string HostWorker::plan_recreate(const StepDecision& d) const {
   for (const auto& path : plan_changed_files_)
-    for (const auto& source : configs->ro_sources)
-      if (mount_covers(source, path)) return fmt::format("recreate {}: mounted config {} changes", configs->name, path);
+    for (const auto& source : d.watched_paths)
+      if (mount_covers(source, path)) return fmt::format("{} {} changes", d.watch_message, path);
   return {};
 }
 
@@ -122,7 +113,7 @@ std::string HostWorker::run_templated(const Step& step, const std::string& text,
   if (!cmd) return cmd.error().message;
   auto res = exec({poll_timeout_s > 0 ? wait_loop(*cmd, poll_timeout_s) : *cmd, "", Privilege::Root, timeout});
   if (!res) return res.error().message;
-  if (res->exit_status != 0) return fmt::format("{} exited {}: {}", what, res->exit_status, tail_lines(res->out + "\n" + res->err));
+  if (res->exit_status != 0) return fmt::format("{} exited {}: {}", what, res->exit_status, why_from(res->out + "\n" + res->err));
   return {};
 }
 
@@ -135,7 +126,7 @@ Result<bool> HostWorker::is_primary(const Step& step) {
   auto res = exec({*cmd, "", Privilege::Root, Millis{60000}});
   if (!res) return std::unexpected(res.error());
   if (res->exit_status == 126 || res->exit_status == 127)
-    return fail(ErrorKind::Remote, fmt::format("exited {}: {}", res->exit_status, tail_lines(res->out + "\n" + res->err)));
+    return fail(ErrorKind::Remote, fmt::format("exited {}: {}", res->exit_status, why_from(res->out + "\n" + res->err)));
   return res->exit_status == 0;
 }
 
@@ -157,7 +148,7 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
       }
     if (res) res = exec(d.apply);
     if (!res) why = res.error().message;
-    else if (res->exit_status != 0) why = fmt::format("exit {}: {}", res->exit_status, tail_lines(res->out + "\n" + res->err));
+    else if (res->exit_status != 0) why = fmt::format("exit {}: {}", res->exit_status, why_from(res->out + "\n" + res->err));
     else if (turn && !step.rolling->ready.empty()) {
       activity(step.id + " (rolling: waiting until ready)");
       const int wait_s = step.rolling->ready_timeout_s;
@@ -166,7 +157,7 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
         why = d.message + "; " + not_ready;
     }
   }
-  const bool waited = step.kind == StepKind::Wait;
+  const bool waited = d.success == SuccessIs::Ok;
   r.status = !why.empty() ? StepStatus::Failed : waited ? StepStatus::Ok : StepStatus::Changed;
   r.message = !why.empty() ? why : waited ? fmt::format("ready after {} s", since(t0).count() / 1000) : d.message;
   if (turn) {
@@ -183,13 +174,21 @@ Result<void> HostWorker::gather(size_t first, bool take_lock) {
   shell_ctx.facts_as_shell_vars = true;
   std::vector<BatchItem> items{{kFactsItem, kFactsPrintCommand}};
   for (size_t i = first; i < steps.size(); ++i) {
-    auto check = render_check(steps[i], shell_ctx);
+    auto check = render_check(steps[i], *job_.module, shell_ctx);
     if (!check) {
       check_errors_[steps[i].id] = check.error().message;
       continue;
     }
     items.push_back({steps[i].id, *check});
   }
+  // Apply's first gather also asks the converge checks once: a run that changes nothing anywhere and finds
+  // the cluster converged needs no converge exec afterwards (engine.hpp, run_converge).
+  if (take_lock)
+    for (const auto& c : job_.module->converge) {
+      if (!converge_applies(c, ctx_.host)) continue;
+      if (auto cmd = render_command(c.check, shell_ctx, fmt::format("converge '{}' check", c.id)))
+        items.push_back({std::string(kConvergePrefix) + c.id, *cmd});
+    }
   const std::string prelude = (take_lock ? host_lock_prelude(job_.lock) : std::string{}) + facts_shell_prelude();
   const std::string marker = new_batch_marker();
   // The script travels on stdin: long, and never in argv.
@@ -198,14 +197,15 @@ Result<void> HostWorker::gather(size_t first, bool take_lock) {
   if (!res) return std::unexpected(res.error());
   const bool has_marker = res->out.find(marker) != std::string::npos;
   if (!has_marker && res->exit_status == kHostLockedExit)
-    return fail(ErrorKind::Locked, tail_lines(res->out + "\n" + res->err, 8));
+    return fail(ErrorKind::Locked, why_from(res->out + "\n" + res->err, 8));
   if (!has_marker)
     return fail(ErrorKind::Remote, fmt::format("check batch failed (exit {}): {}", res->exit_status,
-                                               tail_lines(res->err.empty() ? res->out : res->err)));
+                                               why_from(res->err.empty() ? res->out : res->err)));
   auto parsed = parse_batch_output(res->out, marker, items);
   if (!parsed) return std::unexpected(parsed.error());
   for (const auto& o : *parsed) {
     if (o.id == kFactsItem) ctx_.facts = parse_facts(o.output);
+    else if (o.id.starts_with(kConvergePrefix)) run_.converge_at_start[o.id.substr(kConvergePrefix.size())] = o.exit_status == 0;
     else checks_[o.id] = {o.exit_status, o.output};
   }
   return {};
@@ -216,13 +216,13 @@ void HostWorker::release_lock() {
   activity("lock release");
   auto res = exec({host_lock_release(job_.lock), "", Privilege::Root, Millis{30000}});
   if (!res || res->exit_status != 0) {
-    const std::string why = !res ? res.error().message : tail_lines(res->out + res->err);
-    run_.error += (run_.error.empty() ? "" : "; ") + mask(fmt::format("host lock {} not released: {}", job_.lock.path, why));
+    const std::string why = !res ? res.error().message : why_from(res->out + res->err);
+    run_.cleanup_errors.push_back(mask(fmt::format("host lock {} not released: {}", job_.lock.path, why)));
   }
   lock_taken_ = false;
 }
 
-void HostWorker::fetch_diffs(std::vector<std::pair<size_t, StepDecision>>& files) {
+void HostWorker::fetch_diffs(std::vector<std::pair<size_t, FileWrite>>& files) {
   std::vector<BatchItem> items;
   for (const auto& [i, d] : files)
     if (d.remote_exists) items.push_back({fmt::format("f{}", i), "cat " + shell_quote(d.path)});
@@ -273,7 +273,7 @@ void HostWorker::run_handlers(const std::set<std::string>& notified, bool host_f
       auto res = exec({*cmd, "", Privilege::Root, Millis{0}});
       if (!res) return res.error().message;
       if (res->exit_status != 0)
-        return fmt::format("{} exited {}: {}", what, res->exit_status, tail_lines(res->out + "\n" + res->err));
+        return fmt::format("{} exited {}: {}", what, res->exit_status, why_from(res->out + "\n" + res->err));
       return {};
     };
     std::string why;
@@ -332,7 +332,7 @@ HostRun HostWorker::run() {
   } else {
     bool failed = false;
     std::set<std::string> notified;
-    std::vector<std::pair<size_t, StepDecision>> diffs;
+    std::vector<std::pair<size_t, FileWrite>> diffs;
     for (size_t i = first; i < steps.size(); ++i) {
       const Step& step = steps[i];
       const auto t0 = Clock::now();
@@ -344,17 +344,23 @@ HostRun HostWorker::run() {
       } else if (!step_applies(step, ctx_.host, ctx_.facts)) {
         r.message = step.when.empty() ? "not for this host" : "when: " + step.when + " is false";
       } else if (check_errors_.contains(step.id)) {
-        r.status = StepStatus::Failed, r.message = mask(check_errors_[step.id]);
+        r.status = StepStatus::Failed;
+        r.message = mask(check_errors_[step.id]);
       } else if (!checks_.contains(step.id)) {
-        r.status = StepStatus::Failed, r.message = "no check result";
+        r.status = StepStatus::Failed;
+        r.message = "no check result";
       } else {
-        const auto& c = checks_[step.id];
-        auto d = decide(step, step_source(*job_.module, step), c.exit_status, c.output, ctx_);
-        if (d && !d->change && !apply)
-          if (auto why = plan_recreate(step); !why.empty()) d->change = d->existing = true, d->message = std::move(why);
+        auto d = decide(step, *job_.module, checks_[step.id], ctx_);
+        if (d && !d->change && !apply) {
+          if (auto why = plan_recreate(*d); !why.empty()) {
+            d->change = true;
+            d->existing = true;
+            d->message = std::move(why);
+          }
+        }
         // Plan on a fresh host: the image, account or mounted file a container needs comes from earlier steps
         // that only WOULD run. Not a failure of the plan: say what apply will do and why it cannot be checked.
-        if (!d && !apply && step.kind == StepKind::Container && d.error().kind == ErrorKind::Remote &&
+        if (!d && !apply && step.kind->traits().defers_in_plan && d.error().kind == ErrorKind::Remote &&
             !plan_pending_.empty()) {
           StepDecision later;
           later.change = true;
@@ -362,17 +368,19 @@ HostRun HostWorker::run() {
           d = std::move(later);
         }
         if (!d) {
-          r.status = StepStatus::Failed, r.message = mask(d.error().message);
+          r.status = StepStatus::Failed;
+          r.message = mask(d.error().message);
         } else if (!d->change) {
           r.status = StepStatus::Ok;
         } else if (!apply) {
-          r.status = StepStatus::WouldChange, r.message = mask(d->message);
+          r.status = StepStatus::WouldChange;
+          r.message = mask(d->message);
           plan_pending_.push_back(step.id);
           if (step.rolling && d->existing) r.message += " (rolling: one host at a time)";
           for (const auto& n : step.notify) notified.insert(n);
-          if (step.kind == StepKind::File) {
-            diffs.emplace_back(i, *d);
-            plan_changed_files_.push_back(d->path);
+          if (d->file) {
+            plan_changed_files_.push_back(d->file->path);
+            diffs.emplace_back(i, std::move(*d->file));
           }
         } else {
           // A rolling step changing an existing container waits here for this host's turn (rolling.hpp).
@@ -389,7 +397,7 @@ HostRun HostWorker::run() {
             apply_change(step, *d, turn ? &*turn : nullptr, r);
           }
           if (r.status != StepStatus::Failed && r.status != StepStatus::Skipped) {
-            if (step.kind != StepKind::Wait)
+            if (d->success != SuccessIs::Ok)
               for (const auto& n : step.notify) notified.insert(n);
             // An apply can change what later checks see: re-run them (one exec) before deciding again.
             if (i + 1 < steps.size()) {
@@ -440,18 +448,18 @@ std::string host_lock_release(const HostLock& lock) {
                      shell_quote(lock.path), shell_quote("run_id=" + lock.run_id));
 }
 
-bool step_applies(const Step& step, const Host& host, const Facts& facts) {
-  if (!step.hosts.empty()) {
-    bool any = false;
-    std::istringstream terms(step.hosts);
-    for (std::string term; std::getline(terms, term, ',');) {
-      const auto b = term.find_first_not_of(' '), e = term.find_last_not_of(' ');
-      if (b != std::string::npos && host_matches(host, term.substr(b, e - b + 1))) any = true;
-    }
-    if (!any) return false;
-  }
-  return evaluate_when(step.when, facts, host);
+bool selector_matches(const std::string& selector, const Host& host) {
+  if (trim(selector).empty()) return true;
+  for (const auto term : split(selector, ','))
+    if (const auto t = trim(term); !t.empty() && host_matches(host, t)) return true;
+  return false;
 }
+
+bool step_applies(const Step& step, const Host& host, const Facts& facts) {
+  return selector_matches(step.hosts, host) && evaluate_when(step.when, facts, host);
+}
+
+bool converge_applies(const ConvergeCheck& check, const Host& host) { return selector_matches(check.hosts, host); }
 
 HostRun run_host(Connection& connection, const HostJob& job) { return HostWorker(connection, job).run(); }
 

@@ -8,10 +8,29 @@ int HostRun::count(StepStatus s) const {
   return static_cast<int>(std::count_if(steps.begin(), steps.end(), [s](const StepResult& r) { return r.status == s; }));
 }
 
+const char* status_word(StepStatus s) {
+  switch (s) {
+    case StepStatus::Ok: return "ok";
+    case StepStatus::Changed: return "changed";
+    case StepStatus::WouldChange: return "would change";
+    case StepStatus::Failed: return "failed";
+    case StepStatus::Skipped: return "skipped";
+  }
+  return "?";
+}
+
+std::string HostRun::first_failure() const {
+  if (!error.empty()) return error;
+  for (const auto& s : steps)
+    if (s.status == StepStatus::Failed) return s.step_id + ": " + s.message;
+  return {};
+}
+
 bool RunSummary::ok() const {
   if (interrupted) return false;
   return std::none_of(hosts.begin(), hosts.end(), [](const HostRun& h) {
-    return h.unreachable || !h.error.empty() || h.count(StepStatus::Failed) > 0;
+    // A host lock left behind would refuse the next run on that host: a failure too.
+    return h.unreachable || !h.error.empty() || !h.cleanup_errors.empty() || h.count(StepStatus::Failed) > 0;
   });
 }
 

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "kbz/core/secret.hpp"
-#include "kbz/engine/steps.hpp"
+#include "kbz/core/text.hpp"
 #include "kbz/report/text_format.hpp"
 
 namespace kbz {

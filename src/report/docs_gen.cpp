@@ -7,25 +7,13 @@
 
 #include "kbz/core/secret.hpp"
 #include "kbz/core/atomic_file.hpp"
+#include "kbz/engine/step_kind.hpp"
 #include "kbz/report/text_format.hpp"
 
 namespace kbz {
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* kind_name(StepKind k) {
-  switch (k) {
-    case StepKind::File: return "file";
-    case StepKind::Packages: return "packages";
-    case StepKind::Command: return "command";
-    case StepKind::Service: return "service";
-    case StepKind::Wait: return "wait";
-    case StepKind::Container: return "container";
-    case StepKind::Image: return "image";
-  }
-  return "?";
-}
 
 // "modules/02-base-os/module.yaml" whether the module came from the embedded copy or --modules-dir, so the
 // generated text does not depend on how the command was run.
@@ -43,26 +31,6 @@ std::string join_code(const std::vector<std::string>& v) {
   return s.empty() ? "—" : s;
 }
 
-std::string step_detail(const Step& s) {
-  switch (s.kind) {
-    case StepKind::File: return md_code(s.path);
-    case StepKind::Packages: return join_code(s.packages);
-    case StepKind::Service:
-      return fmt::format("{} : {}{}", md_code(s.service), s.state == "stopped" ? "arrêté" : "démarré",
-                         s.enabled ? ", activé au démarrage" : ", non activé");
-    case StepKind::Wait: return fmt::format("attente jusqu'à {} s", s.timeout_s);
-    case StepKind::Container:
-      return fmt::format("conteneur {}, image {}, compte {}{}", md_code(s.container_name), md_code("images." + s.image),
-                         md_code(s.run_as),
-                         !s.rolling ? "" : !s.rolling->primary_check.empty() ? " ; recréé un serveur à la fois, le principal en dernier"
-                                                                              : " ; recréé un serveur à la fois");
-    case StepKind::Image:
-      return fmt::format("{} (défaut {}), téléchargée ou chargée depuis `image_bundle_dir`", md_code("images." + s.image),
-                         md_code(s.default_image));
-    case StepKind::Command: return s.apply.empty() ? std::string("vérification seule") : std::string("commande (voir ci-dessous)");
-  }
-  return "—";
-}
 
 std::string find_line(const std::string& text, size_t pos) {
   return std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
@@ -112,27 +80,28 @@ std::string render_generated_block(const Module& m) {
   line("|---|---|---|---|---|---|---|");
   int n = 0;
   for (const auto& s : m.steps)
-    line(fmt::format("| {} | {} | {} | {} | {} | {} | {} |", ++n, md_code(s.id), kind_name(s.kind),
-                     md_cell(s.title_fr.empty() ? s.title : s.title_fr), step_detail(s),
+    line(fmt::format("| {} | {} | {} | {} | {} | {} | {} |", ++n, md_code(s.id), s.kind_name(),
+                     md_cell(s.title_fr.empty() ? s.title : s.title_fr), s.kind->describe_fr(s, m),
                      s.hosts.empty() ? std::string("tous") : md_code(s.hosts), s.when.empty() ? std::string("—") : md_code(s.when)));
   line("");
   bool any_command = false;
-  for (const auto& s : m.steps) any_command |= (s.kind == StepKind::Command || s.kind == StepKind::Wait) && !s.check.empty();
+  for (const auto& s : m.steps) any_command |= !s.kind->doc_commands(s).empty();
   if (any_command) {
     line("<details>");
     line("<summary>Commandes des étapes (vérification / application)</summary>");
     line("");
     for (const auto& s : m.steps) {
-      if (!((s.kind == StepKind::Command || s.kind == StepKind::Wait) && !s.check.empty())) continue;
+      const auto commands = s.kind->doc_commands(s);
+      if (commands.empty()) continue;
       line(fmt::format("**{}**", s.id));
       line("");
-      for (const auto& [label, cmd] : {std::pair<const char*, const std::string*>{"vérification", &s.check}, {"application", &s.apply}}) {
-        if (cmd->empty()) continue;
-        const std::string fence = md_fence(*cmd);
+      for (const auto& [label, cmd] : commands) {
+        if (cmd.empty()) continue;
+        const std::string fence = md_fence(cmd);
         line(fmt::format("{} :", label));
         line("");
         line(fence + "sh");
-        line(without_final_newlines(*cmd));
+        line(without_final_newlines(cmd));
         line(fence);
         line("");
       }
@@ -144,16 +113,15 @@ std::string render_generated_block(const Module& m) {
   line("### Fichiers écrits");
   line("");
   bool files = false;
-  for (const auto& s : m.steps) files |= s.kind == StepKind::File;
+  for (const auto& s : m.steps) files |= s.kind->doc_file(s).has_value();
   if (!files) {
     line("Aucun fichier écrit par ce module.");
   } else {
     line("| Chemin | Mode | Propriétaire | Étape | Modèle |");
     line("|---|---|---|---|---|");
     for (const auto& s : m.steps)
-      if (s.kind == StepKind::File)
-        line(fmt::format("| {} | {} | {} | {} | {} |", md_code(s.path), md_code(s.mode), md_code(s.owner), md_code(s.id),
-                         s.template_name.empty() ? std::string("contenu en ligne") : md_code(s.template_name)));
+      if (const auto f = s.kind->doc_file(s))
+        line(fmt::format("| {} | {} | {} | {} | {} |", md_code(f->path), md_code(f->mode), md_code(f->owner), md_code(s.id), f->source));
   }
   line("");
 

@@ -1,7 +1,9 @@
 // The pool: one session per host for the whole run, keyed by user@address:port.
+#include <chrono>
 #include <map>
 #include <mutex>
 
+#include "kbz/core/run_log.hpp"
 #include "kbz/transport/connection.hpp"
 #include "transport/ssh_connection.hpp"
 
@@ -46,7 +48,10 @@ Result<Connection*> SessionPool::connect(const Host& host) {
     if (it != impl_->connections.end()) return it->second.get();
   }
   auto conn = std::make_unique<transport::SshConnection>(host, impl_->options, impl_->known_hosts_mutex);
-  if (auto r = conn->open(); !r) return std::unexpected(r.error());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto opened = conn->open();
+  log_connect(host, opened, std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0));
+  if (!opened) return std::unexpected(opened.error());
   std::lock_guard lock(impl_->mutex);
   auto [it, inserted] = impl_->connections.emplace(key, std::move(conn));
   return it->second.get();  // if another thread won the race, its session is kept and ours closes here

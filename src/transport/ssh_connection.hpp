@@ -25,11 +25,12 @@ class SshConnection final : public Connection {
 
   const Host& host() const override { return host_; }
   Result<ExecResult> run(const ExecRequest& request) override;
-  Result<UploadOutcome> upload(const UploadRequest& request) override;
+  Result<UploadOutcome> upload(const UploadRequest& request) override;  // logged, then upload_unlogged
   Result<std::string> read_file(const std::string& remote_path) override;
   const TransportStats& stats() const override;
 
  private:
+  Result<UploadOutcome> upload_unlogged(const UploadRequest& request);
   Result<void> ensure_open();  // reopens a session lost after a timeout or a network error
   Result<void> verify_host_key();
   Result<void> authenticate();

@@ -65,8 +65,9 @@ Result<ExecResult> SshConnection::run(const ExecRequest& request) {
   auto result =
       run_wrapped(with_privilege(request.command, request.privilege, user()), request.stdin_data, timeout);
   if (result && needs_sudo(request.privilege, user()) && sudo_refused(*result)) {
-    return fail(ErrorKind::Auth, sudo_refused_message(user(), describe(host_)));
+    result = fail(ErrorKind::Auth, sudo_refused_message(user(), describe(host_)));
   }
+  log_exec(host_, request, result);  // every remote command of every command goes to the run log
   return result;
 }
 

@@ -140,6 +140,12 @@ Result<void> SshConnection::sftp_write_file(const std::filesystem::path& local, 
 }
 
 Result<UploadOutcome> SshConnection::upload(const UploadRequest& request) {
+  auto outcome = upload_unlogged(request);
+  log_upload(host_, request, outcome);
+  return outcome;
+}
+
+Result<UploadOutcome> SshConnection::upload_unlogged(const UploadRequest& request) {
   auto local_hash = local_sha256(request.local);
   if (!local_hash) return std::unexpected(local_hash.error());
   const std::string dest = request.remote_path;

@@ -7,27 +7,13 @@
 
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
+#include "kbz/engine/engine.hpp"
 #include "kbz/report/text_format.hpp"
 #include "kbz/verify/check_eval.hpp"
 
 namespace kbz {
 
 namespace {
-
-std::vector<std::string_view> terms(std::string_view selector) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (pos <= selector.size()) {
-    const size_t comma = selector.find(',', pos);
-    std::string_view t = selector.substr(pos, comma == std::string_view::npos ? selector.npos : comma - pos);
-    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-    if (!t.empty()) out.push_back(t);
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
 
 // One slot per host, written only by that host's thread.
 struct HostSlot {
@@ -40,26 +26,7 @@ struct HostSlot {
 
 }  // namespace
 
-Result<std::vector<Host>> module_hosts(const Module& module, const std::vector<Host>& targets, std::string_view cli_selector) {
-  std::vector<Host> hosts = targets;
-  if (!module.targets.empty() && module.targets != "all") {
-    auto selected = select_hosts(targets, module.targets);
-    if (!selected) return fail(ErrorKind::Input, fmt::format("module {} targets: {}", module.number, selected.error().message));
-    hosts = std::move(*selected);
-  }
-  if (!cli_selector.empty()) {
-    auto selected = select_hosts(hosts, cli_selector);
-    if (!selected) return fail(ErrorKind::Usage, fmt::format("--hosts among module {} hosts: {}", module.number, selected.error().message));
-    hosts = std::move(*selected);
-  }
-  return hosts;
-}
-
-bool check_applies(const VerifyCheck& check, const Host& host) {
-  const auto t = terms(check.hosts);
-  if (t.empty()) return true;
-  return std::any_of(t.begin(), t.end(), [&](std::string_view term) { return host_matches(host, term); });
-}
+bool check_applies(const VerifyCheck& check, const Host& host) { return selector_matches(check.hosts, host); }
 
 HostBatch host_batch(const Module& module, const Host& host, const TemplateContext& templates) {
   HostBatch b;

@@ -7,8 +7,10 @@
 #include <sstream>
 
 #include "kbz/core/secret.hpp"
-#include "kbz/engine/container_step.hpp"
 #include "kbz/engine/module.hpp"
+#include "kbz/engine/step_kind.hpp"
+#include "kbz/engine/steps/container.hpp"
+#include "kbz/engine/steps/image.hpp"
 
 using namespace kbz;
 namespace fs = std::filesystem;
@@ -22,18 +24,38 @@ std::string fixture(const std::string& name) {
   return b.str();
 }
 
+const Module& redis_module() {
+  static const Module m = [] {
+    auto loaded = load_module(4, ModuleSource{std::string(KBZ_SOURCE_DIR) + "/modules"});
+    EXPECT_TRUE(loaded) << (loaded ? "" : loaded.error().message);
+    return loaded ? *loaded : Module{};
+  }();
+  return m;
+}
+
 Step redis_step() {
-  auto m = load_module(4, ModuleSource{std::string(KBZ_SOURCE_DIR) + "/modules"});
-  EXPECT_TRUE(m) << (m ? "" : m.error().message);
-  for (const auto& s : m->steps)
+  for (const auto& s : redis_module().steps)
     if (s.id == "redis-container") return s;
   ADD_FAILURE() << "no redis-container step";
   return {};
 }
 
+const ContainerStepSpec& spec_of(const Step& s) { return s.spec_as<ContainerStepSpec>(); }
+
+// The kind through the step-kind table, as the engine calls it.
+Result<std::string> container_render_check(const Step& s, const TemplateContext& ctx) {
+  return render_check(s, redis_module(), ctx);
+}
+Result<StepDecision> container_decide(const Step& s, int exit_status, const std::string& output, const TemplateContext& ctx) {
+  return decide(s, redis_module(), CheckOutput{exit_status, output}, ctx);
+}
+
 TemplateContext context() {
   TemplateContext ctx;
-  ctx.host.hostname = "redis-01", ctx.host.private_ip = "10.0.0.123", ctx.host.role = "redis", ctx.host.subrole = "master";
+  ctx.host.hostname = "redis-01";
+  ctx.host.private_ip = "10.0.0.123";
+  ctx.host.role = "redis";
+  ctx.host.subrole = "master";
   return ctx;
 }
 
@@ -58,13 +80,13 @@ std::string with_container(std::string out, const std::string& state, const std:
 
 TEST(ContainerStep, LoaderReadsTheModuleFieldsAndPinnedDefault) {
   const Step s = redis_step();
-  EXPECT_EQ(s.kind, StepKind::Container);
-  EXPECT_EQ(s.container_name, "redis");
-  EXPECT_EQ(s.image, "redis");
-  EXPECT_EQ(s.default_image, "redis:7.4.7");
-  EXPECT_EQ(s.run_as, "kbz-redis");
-  ASSERT_EQ(s.mounts.size(), 3u);
-  EXPECT_EQ(s.restart, "unless-stopped");
+  EXPECT_EQ(s.kind_name(), "container");
+  EXPECT_EQ(spec_of(s).name, "redis");
+  EXPECT_EQ(spec_of(s).image, "redis");
+  EXPECT_EQ(image_ref("redis", redis_module(), TemplateContext{}).value(), "redis:7.4.7");
+  EXPECT_EQ(spec_of(s).run_as, "kbz-redis");
+  ASSERT_EQ(spec_of(s).mounts.size(), 3u);
+  EXPECT_EQ(spec_of(s).restart, "unless-stopped");
 }
 
 TEST(ContainerStep, CheckHashesOnlyReadOnlyMountsAndReadsTheLabels) {
@@ -156,7 +178,9 @@ TEST(ContainerStep, ImageFromKbzYamlWinsOverTheModuleDefault) {
 
 TEST(ContainerStep, SecretsAreRefusedInEnvAndCommand) {
   Step s = redis_step();
-  s.env["REDIS_PASSWORD"] = "{{credentials.REDIS_PASSWORD}}";
+  auto with_env = std::make_shared<ContainerStepSpec>(spec_of(s));
+  with_env->env["REDIS_PASSWORD"] = "{{credentials.REDIS_PASSWORD}}";
+  s.spec = with_env;
   auto ctx = context();
   ctx.credentials["REDIS_PASSWORD"] = "s3cret-value-xyz";
   Masker::global().add("s3cret-value-xyz");
@@ -175,11 +199,11 @@ TEST(ContainerStep, MountsAreParsedStrictly) {
   EXPECT_FALSE(parse_mount("/a"));
 }
 
-TEST(ContainerStep, ConfigsAreTheRenderedReadOnlyMountSources) {
-  auto c = container_configs(redis_step(), context());
-  ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->name, "redis");
-  EXPECT_EQ(c->ro_sources,
+TEST(ContainerStep, WatchedPathsAreTheRenderedReadOnlyMountSources) {
+  auto d = container_decide(redis_step(), 0, fixture("container_check_absent.out"), context());
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->watch_message, "recreate redis: mounted config");
+  EXPECT_EQ(d->watched_paths,
             (std::vector<std::string>{"/opt/keybuzz/redis/conf/redis.conf", "/opt/keybuzz/redis/conf/redis-start.sh"}));
 }
 

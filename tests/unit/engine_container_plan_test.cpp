@@ -9,6 +9,7 @@
 #include "engine_test_util.hpp"
 #include "fake_docker.hpp"
 #include "kbz/engine/engine.hpp"
+#include "kbz/engine/steps/container.hpp"
 #include "kbz/runners/local_connection.hpp"
 
 namespace fs = std::filesystem;
@@ -18,6 +19,13 @@ namespace {
 
 using test::step;
 
+// The container step's mounts replaced (its spec is the kind's own struct).
+void set_mounts(Step& s, std::vector<std::string> mounts) {
+  auto spec = std::make_shared<ContainerStepSpec>(s.spec_as<ContainerStepSpec>());
+  spec->mounts = std::move(mounts);
+  s.spec = std::move(spec);
+}
+
 class ContainerPlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -26,7 +34,9 @@ class ContainerPlanTest : public ::testing::Test {
     auto m = load_module(91, ModuleSource{std::string(KBZ_FIXTURES_DIR) + "/modules"});
     ASSERT_TRUE(m) << m.error().message;
     module_ = *m;
-    host_.hostname = "web-01", host_.private_ip = "10.0.0.5", host_.role = "app";
+    host_.hostname = "web-01";
+    host_.private_ip = "10.0.0.5";
+    host_.role = "app";
   }
   void TearDown() override {
     docker_.reset();
@@ -74,7 +84,7 @@ TEST_F(ContainerPlanTest, AFileRewrittenInAMountedFolderMakesPlanSayRecreate) {
 }
 
 TEST_F(ContainerPlanTest, AFileMountedItselfMakesPlanSayRecreate) {
-  module_.steps[1].mounts = {"{{settings.test.root}}/{{host.hostname}}/conf/app.conf:/etc/app/app.conf:ro"};
+  set_mounts(module_.steps[1], {"{{settings.test.root}}/{{host.hostname}}/conf/app.conf:/etc/app/app.conf:ro"});
   ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
   const HostRun plan = run(RunMode::Plan, "2");
   EXPECT_EQ(step(plan, "app").status, StepStatus::WouldChange);
@@ -82,7 +92,7 @@ TEST_F(ContainerPlanTest, AFileMountedItselfMakesPlanSayRecreate) {
 }
 
 TEST_F(ContainerPlanTest, AReadWriteMountIsNotAConfig) {
-  module_.steps[1].mounts = {"{{settings.test.root}}/{{host.hostname}}/conf:/data"};
+  set_mounts(module_.steps[1], {"{{settings.test.root}}/{{host.hostname}}/conf:/data"});
   ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
   const HostRun plan = run(RunMode::Plan, "2");
   EXPECT_EQ(step(plan, "app-conf").status, StepStatus::WouldChange);
@@ -102,7 +112,7 @@ TEST_F(ContainerPlanTest, OnAFreshHostThePlanShowsTheContainerAfterItsPendingPre
   EXPECT_EQ(docker_->log(), "") << "plan changed nothing";
 
   ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
-  module_.steps[1].mounts = {"/nonexistent-kbz-test/app.conf:/etc/app/app.conf:ro"};
+  set_mounts(module_.steps[1], {"/nonexistent-kbz-test/app.conf:/etc/app/app.conf:ro"});
   const HostRun nothing_pending = run(RunMode::Plan, "1");
   EXPECT_EQ(step(nothing_pending, "app").status, StepStatus::Failed) << step(nothing_pending, "app").message;
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "kbz/engine/module.hpp"
+#include "kbz/engine/step_kind.hpp"
 
 using namespace kbz;
 
@@ -20,8 +21,8 @@ TEST(ModuleLoader, LoadsTheTestModuleFromAFolder) {
   EXPECT_EQ(m->id, "sample");
   EXPECT_EQ(m->title_fr, "Module de test du moteur");
   ASSERT_EQ(m->steps.size(), 5u);
-  EXPECT_EQ(m->steps[1].kind, StepKind::File);
-  EXPECT_EQ(m->steps[1].template_name, "app.conf.mustache");
+  EXPECT_EQ(m->steps[1].kind_name(), "file");
+  EXPECT_EQ(m->steps[1].kind->doc_file(m->steps[1])->source, "`app.conf.mustache`");
   EXPECT_EQ(m->steps[1].notify, std::vector<std::string>{"reload-app"});
   EXPECT_EQ(m->steps[1].line, 17);
   EXPECT_EQ(m->steps[4].timeout_s, 5);
@@ -40,10 +41,11 @@ TEST(ModuleLoader, UnknownModuleNamesTheKnownOnes) {
 }
 
 TEST(ModuleLoader, UnknownKeyIsAnErrorWithLineAndColumn) {
+  // Every problem at once, in file order; the known keys are those of this kind.
   EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    aply: x\n"),
-            "module.yaml:8:5: unknown key 'aply' in a step (known: id, title, title_fr, kind, hosts, when, notify, "
-            "timeout, path, template, content, mode, owner, packages, check, apply, service, state, enabled, image, name, "
-            "run_as, command, mounts, env, restart, log_max_size, log_max_file, stop_timeout, rolling)");
+            "module.yaml:5:5: step 'a' needs 'apply'\n"
+            "module.yaml:8:5: unknown key 'aply' in a command step (known: id, title, title_fr, kind, hosts, when, notify, "
+            "timeout, check, apply)");
   EXPECT_NE(error_of(std::string(kHead) + "stepz: []\n").find("module.yaml:4:1: unknown key 'stepz'"), std::string::npos);
 }
 
@@ -129,7 +131,8 @@ TEST(ModuleLoader, KindSpecificRequiredFields) {
 
 TEST(ModuleLoader, ContainerKindNeedsAnImage) {  // container/image kinds: tests/unit/container_step_test.cpp
   EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - {id: redis, kind: container}\n"),
-            "module.yaml:5:5: step 'redis' needs 'image'");
+            "module.yaml:5:5: step 'redis' needs 'image'\nmodule.yaml:5:5: step 'redis' needs 'name'\n"
+            "module.yaml:5:5: step 'redis' needs 'run_as'");
 }
 
 TEST(ModuleLoader, YamlSyntaxErrorsCarryThePosition) {
@@ -142,7 +145,7 @@ TEST(ModuleLoader, TemplateMustExistInTheFolder) {
   auto m = parse_module(std::string(kHead) + "steps:\n  - {id: f, kind: file, path: /etc/x, template: nope.mustache}\n",
                         "module.yaml");
   ASSERT_TRUE(m) << m.error().message;
-  EXPECT_EQ(m->steps[0].template_name, "nope.mustache");
+  EXPECT_EQ(m->steps[0].kind->doc_file(m->steps[0])->source, "`nope.mustache`");
 }
 
 TEST(ModuleLoader, VerifyAndFailoverSections) {

@@ -44,7 +44,8 @@ class RollingRunTest : public ::testing::Test {
         "test ! -f " + dir + "/never-ready && echo 'ready {{host.hostname}}' >> {{settings.test.root}}/docker/log", 2};
     for (const auto& name : kHosts) {
       Host h;
-      h.hostname = name, h.role = "redis";
+      h.hostname = name;
+      h.role = "redis";
       hosts_.push_back(h);
     }
   }
@@ -189,10 +190,8 @@ TEST_F(RollingRunTest, AHostDroppingOutEarlyDoesNotHoldTheOthers) {
 
 TEST_F(RollingRunTest, AnEarlierFailedStepDropsTheHostOut) {
   ASSERT_NO_FATAL_FAILURE(install());
-  Step broken;
-  broken.id = "broken", broken.kind = StepKind::Command;
-  broken.check = "test {{host.hostname}} != redis-02";
-  broken.apply = "echo 'cannot on redis-02'; exit 1";
+  const Step broken = test::parse_step(
+      "{id: broken, kind: command, check: 'test {{host.hostname}} != redis-02', apply: \"echo 'cannot on redis-02'; exit 1\"}");
   module_.steps.insert(module_.steps.begin() + 1, broken);
   const auto runs = apply_all({"2", "2", "2"});
   EXPECT_EQ(step(runs[1], "broken").status, StepStatus::Failed);
@@ -215,12 +214,14 @@ TEST_F(RollingRunTest, AHostTheStepIsNotForDropsOut) {
 // A host with nothing to roll in the first rolling step leaves it at once, not when its worker ends: here
 // redis-01 waits in `side` for redis-02, which waits in `app` for redis-01.
 TEST_F(RollingRunTest, TwoRollingStepsDoNotWaitOnEachOther) {
-  Step conf = module_.steps[0], side = module_.steps[1];
-  conf.id = "side-conf", conf.path = "{{settings.test.root}}/{{host.hostname}}/side/side.conf";
-  conf.content = "side={{settings.test.side}}\n";
-  side.id = "side", side.container_name = "side-{{host.hostname}}";
-  side.mounts = {"{{settings.test.root}}/{{host.hostname}}/side:/etc/side:ro"};
-  side.rolling = RollingSpec{};
+  const Step conf = test::parse_step(
+      "{id: side-conf, kind: file, path: '{{settings.test.root}}/{{host.hostname}}/side/side.conf', "
+      "content: \"side={{settings.test.side}}\\n\"}");
+  const Step side = test::parse_step(
+      "{id: side, kind: container, name: 'side-{{host.hostname}}', image: app, run_as: root, "
+      "command: [app, --config, /etc/app/app.conf], mounts: ['{{settings.test.root}}/{{host.hostname}}/side:/etc/side:ro'], "
+      "rolling: {}}",
+      "{app: 'app:1.0'}");
   module_.steps.insert(module_.steps.begin() + 2, {conf, side});
   ASSERT_NO_FATAL_FAILURE(install());
   const auto runs = apply_all({"1", "2", "1"}, {"2", "1", "1"});

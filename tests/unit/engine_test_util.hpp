@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kbz/engine/module.hpp"
 #include "kbz/engine/results.hpp"
 
 namespace kbz::test {
@@ -26,6 +27,13 @@ inline const StepResult& step(const HostRun& run, const std::string& id) {
   for (const auto& s : run.steps)
     if (s.step_id == id) return s;
   throw std::runtime_error("no step " + id);
+}
+
+// One step written as module.yaml writes it (each kind reads its own keys), with the module's images.
+inline Step parse_step(const std::string& step_yaml, const std::string& images = "{}") {
+  auto m = parse_module("number: 1\nid: t\ntitle: t\nimages: " + images + "\nsteps:\n  - " + step_yaml + "\n", "test");
+  if (!m) throw std::runtime_error(m.error().message);
+  return m->steps.at(0);
 }
 
 }  // namespace kbz::test

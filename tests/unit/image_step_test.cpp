@@ -4,7 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "kbz/engine/image_step.hpp"
+#include "kbz/engine/step_kind.hpp"
+#include "kbz/engine/steps/image.hpp"
 
 using namespace kbz;
 namespace fs = std::filesystem;
@@ -13,10 +14,23 @@ namespace {
 
 const std::string kId = "sha256:4515c2f3a5458f008e5509340bf009918301a41fe44bd79326f60cde83a51f07";
 
-Step image_step() {
-  Step s;
-  s.id = "redis-image", s.kind = StepKind::Image, s.image = "redis", s.default_image = "redis:7.4.7";
-  return s;
+const Module& image_module() {
+  static const Module m = [] {
+    auto parsed = parse_module("number: 4\nid: t\ntitle: t\nimages: {redis: 'redis:7.4.7'}\n"
+                               "steps:\n  - {id: redis-image, kind: image, image: redis}\n",
+                               "t.yaml");
+    EXPECT_TRUE(parsed) << (parsed ? "" : parsed.error().message);
+    return parsed ? *parsed : Module{};
+  }();
+  return m;
+}
+
+Step image_step() { return image_module().steps.at(0); }
+
+// The kind through the step-kind table, as the engine calls it.
+Result<std::string> image_render_check(const Step& s, const TemplateContext& ctx) { return render_check(s, image_module(), ctx); }
+Result<StepDecision> image_decide(const Step& s, int exit_status, const std::string& output, const TemplateContext& ctx) {
+  return decide(s, image_module(), CheckOutput{exit_status, output}, ctx);
 }
 
 // A bundle folder like .lab/bundle: index.tsv + the archive it names (absolute path, as lab.sh writes it).

@@ -24,7 +24,8 @@ Module rolling_module() {
   Step plain;
   plain.id = "conf";
   Step app;
-  app.id = "app", app.kind = StepKind::Container, app.rolling = RollingSpec{};
+  app.id = "app";
+  app.rolling = RollingSpec{};  // the coordinator only reads the ids and which steps roll
   m.steps = {plain, app};
   return m;
 }

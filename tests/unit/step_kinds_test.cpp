@@ -1,12 +1,13 @@
 // Fixture tests per step kind (pyinfra's operation tests): given a step, the check's recorded output and the
-// facts, assert the decision and the exact apply command. One case per file in tests/fixtures/steps/.
+// facts, assert the decision and the exact apply command. One case per file in tests/fixtures/steps/<kind>/,
+// and every kind of the table has a folder.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 
 #include "kbz/core/secret.hpp"
-#include "kbz/engine/steps.hpp"
+#include "kbz/engine/step_kind.hpp"
 
 namespace fs = std::filesystem;
 using namespace kbz;
@@ -14,15 +15,22 @@ using namespace kbz;
 namespace {
 
 struct Case {
-  std::string name;
+  std::string name;  // <kind>_<file>
+  std::string kind;  // its folder
   YAML::Node node;
 };
 
 std::vector<Case> load_cases() {
+  // Paths sorted first: a YAML::Node must not be moved around by std::sort (its assignment writes through).
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(KBZ_FIXTURES_DIR) / "steps"))
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
   std::vector<Case> cases;
-  for (const auto& e : fs::directory_iterator(fs::path(KBZ_FIXTURES_DIR) / "steps"))
-    if (e.path().extension() == ".yaml") cases.push_back({e.path().stem().string(), YAML::LoadFile(e.path().string())});
-  std::sort(cases.begin(), cases.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
+  for (const auto& f : files) {
+    const std::string kind = f.parent_path().filename().string();
+    cases.push_back({kind + "_" + f.stem().string(), kind, YAML::LoadFile(f.string())});
+  }
   return cases;
 }
 
@@ -38,23 +46,31 @@ class StepFixture : public ::testing::TestWithParam<Case> {};
 TEST_P(StepFixture, DecisionAndApplyMatchTheFixture) {
   const YAML::Node& c = GetParam().node;
   YAML::Node mod;
-  mod["number"] = 1, mod["id"] = "fixture", mod["title"] = "fixture";
+  mod["number"] = 1;
+  mod["id"] = "fixture";
+  mod["title"] = "fixture";
+  if (c["images"]) mod["images"] = c["images"];
   mod["steps"].push_back(c["step"]);
   auto module = parse_module(YAML::Dump(mod), "fixture.yaml");
   ASSERT_TRUE(module) << module.error().message;
   module->templates = as_map(c["templates"]);
 
   TemplateContext ctx;
-  ctx.host.hostname = "web-01", ctx.host.private_ip = "10.0.0.5", ctx.host.role = "app";
+  ctx.host.hostname = "web-01";
+  ctx.host.private_ip = "10.0.0.5";
+  ctx.host.role = "app";
   ctx.settings = {{"dns.primary", "1.1.1.1"}, {"timezone", "Europe/Paris"}};
   ctx.facts = as_map(c["facts"]);
   ctx.credentials = as_map(c["credentials"]);
   for (const auto& [_, v] : ctx.credentials) Masker::global().add(v);
 
   const Step& step = module->steps.at(0);
-  auto check = render_check(step, [&] { auto s = ctx; s.facts_as_shell_vars = true; return s; }());
+  EXPECT_EQ(step.kind_name(), GetParam().kind) << "a fixture lives in the folder of its step's kind";
+  TemplateContext shell_ctx = ctx;
+  shell_ctx.facts_as_shell_vars = true;
+  auto check = render_check(step, *module, shell_ctx);
   ASSERT_TRUE(check) << check.error().message;
-  auto d = decide(step, step_source(*module, step), c["check_exit"].as<int>(), c["check_output"].as<std::string>(), ctx);
+  auto d = decide(step, *module, CheckOutput{c["check_exit"].as<int>(), c["check_output"].as<std::string>()}, ctx);
   const YAML::Node& e = c["expect"];
   if (e["error_contains"]) {
     ASSERT_FALSE(d) << "expected an error";
@@ -93,10 +109,26 @@ INSTANTIATE_TEST_SUITE_P(Steps, StepFixture, ::testing::ValuesIn(load_cases()),
                            return n;
                          });
 
+TEST(StepKinds, EveryKindOfTheTableHasAFixtureFolder) {
+  for (const auto* kind : step_kinds()) {
+    const auto dir = fs::path(KBZ_FIXTURES_DIR) / "steps" / std::string(kind->name());
+    bool any = false;
+    if (fs::is_directory(dir))
+      for (const auto& e : fs::directory_iterator(dir)) any |= e.path().extension() == ".yaml";
+    EXPECT_TRUE(any) << "no fixture case in " << dir;
+  }
+}
+
+// One step of a module written inline, parsed the way module.yaml is.
+Module one_step(const std::string& step_yaml) {
+  auto m = parse_module("number: 1\nid: t\ntitle: t\nsteps:\n  - " + step_yaml + "\n", "t.yaml");
+  EXPECT_TRUE(m) << (m ? "" : m.error().message);
+  return m ? *m : Module{};
+}
+
 TEST(StepChecks, FileCheckSendsOnlyThePathAndReturnsOnlyAHash) {
-  Step s;
-  s.id = "x", s.kind = StepKind::File, s.path = "/etc/a b'c";
-  auto check = render_check(s, TemplateContext{});
+  const Module m = one_step("{id: x, kind: file, path: \"/etc/a b'c\", content: x}");
+  auto check = render_check(m.steps.at(0), m, TemplateContext{});
   ASSERT_TRUE(check);
   EXPECT_EQ(*check,
             "kbz_p='/etc/a b'\\''c'; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\" | cut -c1-64; "
@@ -104,19 +136,17 @@ TEST(StepChecks, FileCheckSendsOnlyThePathAndReturnsOnlyAHash) {
 }
 
 TEST(StepChecks, FactsInChecksBecomeShellVariablesOfTheBatch) {
-  Step s;
-  s.id = "x", s.kind = StepKind::Command, s.check = "systemctl is-active {{facts.ssh_unit}}", s.apply = "true";
+  const Module m = one_step("{id: x, kind: command, check: 'systemctl is-active {{facts.ssh_unit}}', apply: 'true'}");
   TemplateContext ctx;
   ctx.facts_as_shell_vars = true;
-  auto check = render_check(s, ctx);
+  auto check = render_check(m.steps.at(0), m, ctx);
   ASSERT_TRUE(check) << check.error().message;
   EXPECT_EQ(*check, "systemctl is-active ${KBZ_FACT_ssh_unit}");
 }
 
 TEST(StepChecks, PackagesQueryDpkgByNameWithoutVersion) {
-  Step s;
-  s.id = "p", s.kind = StepKind::Packages, s.packages = {"docker-ce=5:27.5.1-1", "jq"};
-  auto check = render_check(s, TemplateContext{});
+  const Module m = one_step("{id: p, kind: packages, packages: ['docker-ce=5:27.5.1-1', jq]}");
+  auto check = render_check(m.steps.at(0), m, TemplateContext{});
   ASSERT_TRUE(check);
   EXPECT_EQ(*check, "dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' 'docker-ce' 'jq'");
 }

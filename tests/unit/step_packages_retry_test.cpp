@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "kbz/engine/steps.hpp"
+#include "kbz/engine/steps/packages.hpp"
 #include "kbz/runners/local_connection.hpp"
 
 namespace fs = std::filesystem;

@@ -9,6 +9,7 @@
 
 #include "kbz/core/secret.hpp"
 #include "kbz/runners/local_connection.hpp"
+#include "kbz/run/run.hpp"
 #include "kbz/verify/runner.hpp"
 
 namespace kbz {

@@ -35,6 +35,7 @@ class RunObserver {
   virtual ~RunObserver() = default;
   virtual void activity(const Host&, const std::string& /*label*/) {}  // "" = idle
   virtual void step_finished(const Host&, const StepResult&) {}
+  virtual void host_error(const Host&, const std::string& /*text*/) {}  // unreachable, lock held, ...
 };
 
 struct HostJob {
@@ -54,7 +55,10 @@ struct HostJob {
 // Never throws; every problem ends up in the HostRun (error, unreachable, failed step).
 HostRun run_host(Connection& connection, const HostJob& job);
 
+// A `hosts:` selector (comma-separated terms, any may match; empty = every host).
+bool selector_matches(const std::string& selector, const Host& host);
 // Step `hosts:` selector and `when:` for this host.
 bool step_applies(const Step& step, const Host& host, const Facts& facts);
+bool converge_applies(const ConvergeCheck& check, const Host& host);
 
 }  // namespace kbz

@@ -2,15 +2,17 @@
 // Format reference: ARCHITECTURE.md ("module.yaml").
 #pragma once
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "kbz/core/error.hpp"
+#include "kbz/engine/settings.hpp"
 
 namespace kbz {
 
-enum class StepKind { File, Packages, Command, Service, Wait, Container, Image };
+class StepKind;  // kbz/engine/step_kind.hpp: the table of kinds
 
 // Container `rolling:`: a change of an EXISTING container is made one host at a time across the run's hosts,
 // replicas before the primary (include/kbz/engine/rolling.hpp). Commands are templates, run as root.
@@ -21,39 +23,30 @@ struct RollingSpec {
   int ready_timeout_s = 120;
 };
 
+// What a kind reads from its own keys; each kind's file defines its own (src/engine/steps/).
+struct StepSpec {
+  virtual ~StepSpec() = default;
+};
+
 struct Step {
   std::string id;
   std::string title;               // English, for the console
   std::string title_fr;            // French, for reports and docs
-  StepKind kind = StepKind::Command;
+  const StepKind* kind = nullptr;  // from the table; never null in a loaded module
   std::string hosts;               // optional selector restricting the step (same syntax as --hosts)
   std::string when;                // optional fact condition, e.g. "facts.resolver == resolved"
   std::vector<std::string> notify; // handler ids run once at the end of the host's steps if this step changed
   int timeout_s = 600;
-  // File
-  std::string path, template_name, content, mode = "0644", owner = "root:root";
-  // Packages (name or name=version)
-  std::vector<std::string> packages;
-  // Command / Wait: check is read-only (exit 0 = nothing to do); apply runs only when check says so
-  std::string check, apply;
-  // Service
-  std::string service, state = "started";  // started | stopped
-  bool enabled = true;
-  // Container / Image: `image` names an entry of kbz.yaml `images:`; when kbz.yaml does not name it, the
-  // module's pinned default (Module::images) is used, copied here by the loader.
-  std::string image, default_image;
-  // Container: see src/engine/steps/container_step.cpp and ARCHITECTURE.md.
-  std::string container_name;
-  std::string run_as;                  // host account whose uid:gid the container runs with (owns its files)
-  std::vector<std::string> command;    // argv after the image
-  std::vector<std::string> mounts;     // "SRC:DST" (read-write) or "SRC:DST:ro" (hashed into the spec)
-  std::map<std::string, std::string> env;  // never secrets (refused: argv)
-  std::string restart = "unless-stopped";
-  std::string log_max_size = "20m";
-  int log_max_file = 3;
-  int stop_timeout_s = 30;
-  std::optional<RollingSpec> rolling;
+  std::optional<RollingSpec> rolling;  // only for kinds that take it (container)
+  std::shared_ptr<const StepSpec> spec;
   int line = 0;                    // where it stands in module.yaml, for error messages
+
+  std::string_view kind_name() const;
+  // The kind's own fields; only that kind's file (and its tests) know T.
+  template <class T>
+  const T& spec_as() const {
+    return dynamic_cast<const T&>(*spec);
+  }
 };
 
 struct Handler {
@@ -93,6 +86,18 @@ struct FailoverScenario {
   std::map<std::string, std::string> params;
 };
 
+// A cluster-level wait run by apply after every host has done its steps: apply succeeds only once the cluster
+// is in the state verify accepts (k0sctl waits for nodes Ready). Polled on each host it applies to, all at
+// once, one exec per host.
+struct ConvergeCheck {
+  std::string id;
+  std::string title;               // English, console
+  std::string title_fr;            // French, docs
+  std::string hosts;               // selector; empty = every host of the module
+  std::string check;               // read-only, exit 0 = converged (a template)
+  int timeout_s = 120;
+};
+
 struct Module {
   int number = 0;
   std::string id;                  // "base-os"
@@ -104,8 +109,10 @@ struct Module {
   std::map<std::string, std::string> images;    // image name -> pinned default reference (kbz.yaml images.* wins)
   std::vector<std::string> ports;  // "6379/tcp from private CIDR" for docs
   std::vector<CredentialSpec> credentials;
+  std::vector<SettingSpec> settings;  // kbz.yaml keys this module adds (with defaults)
   std::vector<Step> steps;
   std::vector<Handler> handlers;
+  std::vector<ConvergeCheck> converge;
   std::vector<VerifyCheck> checks;
   std::vector<FailoverScenario> failover;
   std::string source_dir;          // "embedded:02-base-os" or a real folder
@@ -118,6 +125,8 @@ struct ModuleSource {
 
 Result<Module> load_module(int number, const ModuleSource& source);
 Result<std::vector<Module>> load_all_modules(const ModuleSource& source);
+// Every setting the modules declare, for the kbz.yaml reader.
+std::vector<SettingSpec> declared_settings(const std::vector<Module>& modules);
 Result<Module> parse_module(const std::string& yaml_text, const std::string& origin);
 
 }  // namespace kbz

@@ -11,6 +11,8 @@ namespace kbz {
 
 enum class StepStatus { Ok, Changed, WouldChange, Failed, Skipped };
 
+const char* status_word(StepStatus s);  // "ok", "changed", "would change", "failed", "skipped"
+
 struct StepResult {
   std::string step_id;
   StepStatus status = StepStatus::Skipped;
@@ -23,10 +25,16 @@ struct HostRun {
   Host host;
   std::vector<StepResult> steps;
   bool unreachable = false;
-  std::string error;     // connection / lock error, masked
+  std::string error;     // host-level error: connection, host lock, re-check (masked)
+  std::vector<std::string> cleanup_errors;  // after the host's work: lock release (masked)
+  // Converge checks (module `converge:`) gathered with the first checks: id -> passed already.
+  std::map<std::string, bool> converge_at_start;
+  bool changed_anything = false;  // a step or handler changed the host in this run
   Millis duration{0};
   TransportStats stats;
   int count(StepStatus s) const;
+  // What the recap names: the host-level error, else the first failed step as "step: why"; "" = none.
+  std::string first_failure() const;
 };
 
 enum class RunKind { Plan, Apply, Verify };
@@ -38,6 +46,7 @@ struct RunSummary {
   Millis duration{0};
   bool interrupted = false;
   std::vector<HostRun> hosts;
+  std::vector<std::string> warnings;  // for the operator (stderr), e.g. a stale workdir lock taken over
   bool ok() const;
 };
 

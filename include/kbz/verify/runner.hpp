@@ -24,9 +24,6 @@ struct VerifyOptions {
   TemplateContext templates;
 };
 
-// The module's hosts among the run's targets: module.targets ("all" or a selector), then --hosts on top.
-Result<std::vector<Host>> module_hosts(const Module& module, const std::vector<Host>& targets, std::string_view cli_selector);
-
 // The check's `hosts:` selector (comma-separated terms, any may match); empty = every host of the module.
 bool check_applies(const VerifyCheck& check, const Host& host);
 

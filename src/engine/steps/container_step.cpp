@@ -1,15 +1,20 @@
-#include "kbz/engine/container_step.hpp"
+#include "kbz/engine/steps/container.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
-#include "kbz/engine/image_step.hpp"
+#include "kbz/core/text.hpp"
+#include "kbz/engine/step_kind.hpp"
+#include "kbz/engine/steps/image.hpp"
+#include "kbz/report/text_format.hpp"
 
 namespace kbz {
 namespace {
+
 
 // What the rendered step says, every templated field rendered once (secrets refused: they would reach argv).
 struct Rendered {
@@ -19,33 +24,34 @@ struct Rendered {
   std::vector<std::pair<std::string, std::string>> env;
 };
 
-Result<Rendered> render(const Step& step, const TemplateContext& ctx) {
+Result<Rendered> render(const Step& step, const Module& module, const TemplateContext& ctx) {
+  const auto& spec = step.spec_as<ContainerStepSpec>();
   Rendered r;
   const auto field = [&](const std::string& text, const std::string& what) {
     return render_command(text, ctx, fmt::format("step '{}' {}", step.id, what));
   };
-  auto name = field(step.container_name, "name");
+  auto name = field(spec.name, "name");
   if (!name) return std::unexpected(name.error());
   r.name = *name;
-  auto ref = step_image_ref(step, ctx);
-  if (!ref) return std::unexpected(ref.error());
+  auto ref = image_ref(spec.image, module, ctx);
+  if (!ref) return fail(ErrorKind::Input, fmt::format("step '{}': {}", step.id, ref.error().message));
   r.ref = *ref;
-  auto user = field(step.run_as, "run_as");
+  auto user = field(spec.run_as, "run_as");
   if (!user) return std::unexpected(user.error());
   r.user = *user;
-  for (const auto& arg : step.command) {
+  for (const auto& arg : spec.command) {
     auto a = field(arg, "command");
     if (!a) return std::unexpected(a.error());
     r.command.push_back(*a);
   }
-  for (const auto& m : step.mounts) {
+  for (const auto& m : spec.mounts) {
     auto text = field(m, "mounts");
     if (!text) return std::unexpected(text.error());
     auto parsed = parse_mount(*text);
     if (!parsed) return fail(ErrorKind::Input, fmt::format("step '{}': {}", step.id, parsed.error().message));
     r.mounts.push_back(*parsed);
   }
-  for (const auto& [k, v] : step.env) {
+  for (const auto& [k, v] : spec.env) {
     auto value = field(v, "env." + k);
     if (!value) return std::unexpected(value.error());
     r.env.emplace_back(k, *value);
@@ -59,7 +65,7 @@ constexpr const char* kStateFormat =
 
 std::string short_hash(const std::string& text) { return sha256_hex(text).substr(0, 12); }
 
-ContainerSpec spec_of(const Step& step, const Rendered& r, const ContainerFacts& f) {
+ContainerSpec spec_of(const ContainerStepSpec& step, const Rendered& r, const ContainerFacts& f) {
   ContainerSpec s;
   s.image = fmt::format("ref={}\nid={}\n", r.ref, f.image_id);
   std::string run = fmt::format("name={}\nuser={}\nnetwork=host\nrestart={}\nlog={}/{}\n", r.name, f.user,
@@ -72,7 +78,7 @@ ContainerSpec spec_of(const Step& step, const Rendered& r, const ContainerFacts&
   return s;
 }
 
-std::string docker_run(const Step& step, const Rendered& r, const ContainerSpec& spec) {
+std::string docker_run(const ContainerStepSpec& step, const Rendered& r, const ContainerSpec& spec) {
   std::string cmd = fmt::format(
       "docker run -d --name {} --network host --user \"$(id -u {}):$(id -g {})\" --restart {} "
       "--log-driver json-file --log-opt max-size={} --log-opt max-file={} --stop-timeout {} "
@@ -107,15 +113,6 @@ Result<Mount> parse_mount(const std::string& text) {
   if (f[0].front() != '/' || f[1].front() != '/')
     return fail(ErrorKind::Input, fmt::format("mount '{}': both paths must be absolute", text));
   return Mount{f[0], f[1], f.size() == 3 && f[2] == "ro"};
-}
-
-Result<ContainerConfigs> container_configs(const Step& step, const TemplateContext& ctx) {
-  auto r = render(step, ctx);
-  if (!r) return std::unexpected(r.error());
-  ContainerConfigs c{r->name, {}};
-  for (const auto& m : r->mounts)
-    if (m.read_only) c.ro_sources.push_back(m.source);
-  return c;
 }
 
 bool mount_covers(const std::string& source, const std::string& path) {
@@ -158,79 +155,138 @@ ContainerFacts parse_container_check(const std::string& output) {
   return f;
 }
 
-Result<std::string> container_render_check(const Step& step, const TemplateContext& ctx) {
-  auto r = render(step, ctx);
-  if (!r) return std::unexpected(r.error());
-  std::string s = fmt::format(
-      "command -v docker >/dev/null 2>&1 || {{ echo 'docker is not installed'; exit 3; }}\n"
-      "echo \"image_id=$(docker image inspect -f '{{{{.Id}}}}' {0} 2>/dev/null)\"\n"
-      "echo \"user=$(id -u {1} 2>/dev/null):$(id -g {1} 2>/dev/null)\"\n",
-      shell_quote(r->ref), shell_quote(r->user));
-  // Read-only mounts are the rendered configs: their content is part of the spec. A folder hashes its files.
-  for (const auto& m : r->mounts) {
-    if (!m.read_only) continue;
-    s += fmt::format(
-        "kbz_f={0}; if [ -f \"$kbz_f\" ]; then echo \"file $(sha256sum < \"$kbz_f\" | cut -c1-64) $kbz_f\"; "
-        "elif [ -d \"$kbz_f\" ]; then echo \"file $(cd \"$kbz_f\" && find . -type f -exec sha256sum {{}} + | LC_ALL=C sort | "
-        "sha256sum | cut -c1-64) $kbz_f\"; else echo \"file absent $kbz_f\"; fi\n",
-        shell_quote(m.source));
+namespace {
+
+class ContainerKind final : public StepKind {
+ public:
+  std::string_view name() const override { return "container"; }
+  std::vector<std::string> keys() const override {
+    return {"image", "name", "run_as", "command", "mounts", "env", "restart", "log_max_size", "log_max_file", "stop_timeout"};
   }
-  s += fmt::format("docker inspect -f {} {} 2>/dev/null || echo state=absent", kStateFormat, shell_quote(r->name));
-  return s;
-}
+  KindTraits traits() const override { return {.takes_rolling = true, .defers_in_plan = true}; }
 
-Result<StepDecision> container_decide(const Step& step, int check_exit, const std::string& check_output,
-                                      const TemplateContext& ctx) {
-  auto r = render(step, ctx);
-  if (!r) return std::unexpected(r.error());
-  if (check_exit != 0)
-    return fail(ErrorKind::Remote, fmt::format("step '{}': check failed (exit {}): {}", step.id, check_exit,
-                                               check_output.substr(0, check_output.find('\n'))));
-  const ContainerFacts f = parse_container_check(check_output);
-  if (f.image_id.empty())
-    return fail(ErrorKind::Remote, fmt::format("step '{}': image {} is not on the host (an image step must come first)",
-                                               step.id, r->ref));
-  if (f.user.empty())
-    return fail(ErrorKind::Remote, fmt::format("step '{}': host account '{}' does not exist", step.id, r->user));
-  for (const auto& [path, sha] : f.files)
-    if (sha == "absent")
-      return fail(ErrorKind::Remote, fmt::format("step '{}': mounted file {} does not exist", step.id, path));
+  void parse(const yaml::Fields& f, Step& step) const override {
+    auto s = std::make_shared<ContainerStepSpec>();
+    const std::string what = fmt::format("step '{}'", step.id);
+    s->image = f.required("image");
+    if (!s->image.empty() && !std::regex_match(s->image, std::regex("[a-z0-9][a-z0-9_-]*")))
+      f.error("image", fmt::format("{}: image must name an entry of images: (a-z 0-9 - _)", what));
+    s->name = f.required("name");
+    s->run_as = f.required("run_as");
+    s->command = f.list("command");
+    s->mounts = f.list("mounts");
+    static const std::regex mount_re("[^:]+:/[^:]*(:ro|:rw)?");
+    for (size_t i = 0; i < s->mounts.size(); ++i)
+      if (!std::regex_match(s->mounts[i], mount_re) || !(s->mounts[i].front() == '/' || s->mounts[i].starts_with("{{")))
+        f.reader().error(f.node("mounts")[i].Mark(), fmt::format("{}: mount '{}' must be /SRC:/DST or /SRC:/DST:ro", what, s->mounts[i]));
+    s->env = f.string_map("env");
+    s->restart = f.str("restart", s->restart);
+    if (s->restart != "unless-stopped" && s->restart != "always" && s->restart != "on-failure" && s->restart != "no")
+      f.error("restart", fmt::format("{}: restart must be unless-stopped, always, on-failure or no", what));
+    s->log_max_size = f.str("log_max_size", s->log_max_size);
+    if (!std::regex_match(s->log_max_size, std::regex("[1-9][0-9]*[kmg]")))
+      f.error("log_max_size", fmt::format("{}: log_max_size must look like 20m", what));
+    s->log_max_file = f.integer("log_max_file", s->log_max_file, INT32_MIN, INT32_MAX);
+    if (s->log_max_file < 1 || s->log_max_file > 100) f.error("log_max_file", fmt::format("{}: log_max_file must be 1..100", what));
+    s->stop_timeout_s = f.integer("stop_timeout", s->stop_timeout_s, INT32_MIN, INT32_MAX);
+    if (s->stop_timeout_s < 1 || s->stop_timeout_s > 3600) f.error("stop_timeout", fmt::format("{}: stop_timeout must be 1..3600 s", what));
+    step.spec = std::move(s);
+  }
 
-  const ContainerSpec spec = spec_of(step, *r, f);
-  StepDecision d;
-  d.apply.privilege = Privilege::Root;
-  d.apply.timeout = Millis(static_cast<long long>(step.timeout_s) * 1000);
-  if (f.state == "running" && f.spec == spec.hash()) return d;
+  Result<std::string> check(const Step& step, const Module& module, const TemplateContext& ctx) const override {
+    auto r = render(step, module, ctx);
+    if (!r) return std::unexpected(r.error());
+    std::string s = fmt::format(
+        "command -v docker >/dev/null 2>&1 || {{ echo 'docker is not installed'; exit 3; }}\n"
+        "echo \"image_id=$(docker image inspect -f '{{{{.Id}}}}' {0} 2>/dev/null)\"\n"
+        "echo \"user=$(id -u {1} 2>/dev/null):$(id -g {1} 2>/dev/null)\"\n",
+        shell_quote(r->ref), shell_quote(r->user));
+    // Read-only mounts are the rendered configs: their content is part of the spec. A folder hashes its files.
+    for (const auto& m : r->mounts) {
+      if (!m.read_only) continue;
+      s += fmt::format(
+          "kbz_f={0}; if [ -f \"$kbz_f\" ]; then echo \"file $(sha256sum < \"$kbz_f\" | cut -c1-64) $kbz_f\"; "
+          "elif [ -d \"$kbz_f\" ]; then echo \"file $(cd \"$kbz_f\" && find . -type f -exec sha256sum {{}} + | LC_ALL=C sort | "
+          "sha256sum | cut -c1-64) $kbz_f\"; else echo \"file absent $kbz_f\"; fi\n",
+          shell_quote(m.source));
+    }
+    s += fmt::format("docker inspect -f {} {} 2>/dev/null || echo state=absent", kStateFormat, shell_quote(r->name));
+    return s;
+  }
 
-  d.change = true;
-  if (f.state.empty() || f.state == "absent") {
-    d.message = fmt::format("create {} from {}", r->name, r->ref);
-    d.apply.command = "set -e\n" + docker_run(step, *r, spec) + " >/dev/null\n" + still_running(r->name);
+
+  Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& c,
+                              const TemplateContext& ctx) const override {
+    const auto& spec_in = step.spec_as<ContainerStepSpec>();
+    auto r = render(step, module, ctx);
+    if (!r) return std::unexpected(r.error());
+    // Plan: an earlier file step rewriting one of these means apply re-checks and recreates this container.
+    StepDecision d;
+    for (const auto& m : r->mounts)
+      if (m.read_only) d.watched_paths.push_back(m.source);
+    d.watch_message = fmt::format("recreate {}: mounted config", r->name);
+    if (c.exit_status != 0)
+      return fail(ErrorKind::Remote, fmt::format("step '{}': check failed (exit {}): {}", step.id, c.exit_status,
+                                                 c.output.substr(0, c.output.find('\n'))));
+    const ContainerFacts f = parse_container_check(c.output);
+    if (f.image_id.empty())
+      return fail(ErrorKind::Remote, fmt::format("step '{}': image {} is not on the host (an image step must come first)",
+                                                 step.id, r->ref));
+    if (f.user.empty())
+      return fail(ErrorKind::Remote, fmt::format("step '{}': host account '{}' does not exist", step.id, r->user));
+    for (const auto& [path, sha] : f.files)
+      if (sha == "absent")
+        return fail(ErrorKind::Remote, fmt::format("step '{}': mounted file {} does not exist", step.id, path));
+
+    const ContainerSpec spec = spec_of(spec_in, *r, f);
+    if (f.state == "running" && f.spec == spec.hash()) return d;
+
+    d.change = true;
+    if (f.state.empty() || f.state == "absent") {
+      d.message = fmt::format("create {} from {}", r->name, r->ref);
+      d.apply.command = "set -e\n" + docker_run(spec_in, *r, spec) + " >/dev/null\n" + still_running(r->name);
+      return d;
+    }
+    d.existing = true;
+    if (f.spec == spec.hash()) {
+      d.message = fmt::format("start {} (was {})", r->name, f.state);
+      d.apply.command = fmt::format("set -e\ndocker start {} >/dev/null\n{}", shell_quote(r->name), still_running(r->name));
+      return d;
+    }
+    // Say what changed, from the per-part hashes stored at creation.
+    std::vector<std::string> what;
+    const std::string want = spec.parts();
+    for (const char* part : {"image", "run", "config"}) {
+      const std::string key = std::string(part) + "=";
+      const auto value_in = [&](const std::string& parts) {
+        const auto at = parts.find(key);
+        return at == std::string::npos ? std::string{} : parts.substr(at + key.size(), 12);
+      };
+      if (value_in(f.parts) != value_in(want))
+        what.push_back(std::string(part) == "image" ? "image" : std::string(part) == "run" ? "command/mounts/env/user" : "mounted config");
+    }
+    d.message = fmt::format("recreate {}: {} changed", r->name, what.empty() ? std::string("spec") : fmt::format("{}", fmt::join(what, ", ")));
+    d.apply.command = fmt::format(
+        "set -e\ndocker stop -t {1} {0} >/dev/null\ndocker rm {0} >/dev/null\n{2} >/dev/null\n{3}", shell_quote(r->name),
+        spec_in.stop_timeout_s, docker_run(spec_in, *r, spec), still_running(r->name));
     return d;
   }
-  d.existing = true;
-  if (f.spec == spec.hash()) {
-    d.message = fmt::format("start {} (was {})", r->name, f.state);
-    d.apply.command = fmt::format("set -e\ndocker start {} >/dev/null\n{}", shell_quote(r->name), still_running(r->name));
-    return d;
+
+
+  std::string describe_fr(const Step& step, const Module&) const override {
+    const auto& s = step.spec_as<ContainerStepSpec>();
+    return fmt::format("conteneur {}, image {}, compte {}{}", md_code(s.name), md_code("images." + s.image), md_code(s.run_as),
+                       !step.rolling                         ? ""
+                       : !step.rolling->primary_check.empty() ? " ; recréé un serveur à la fois, le principal en dernier"
+                                                              : " ; recréé un serveur à la fois");
   }
-  // Say what changed, from the per-part hashes stored at creation.
-  std::vector<std::string> what;
-  const std::string want = spec.parts();
-  for (const char* part : {"image", "run", "config"}) {
-    const std::string key = std::string(part) + "=";
-    const auto value_in = [&](const std::string& parts) {
-      const auto at = parts.find(key);
-      return at == std::string::npos ? std::string{} : parts.substr(at + key.size(), 12);
-    };
-    if (value_in(f.parts) != value_in(want))
-      what.push_back(std::string(part) == "image" ? "image" : std::string(part) == "run" ? "command/mounts/env/user" : "mounted config");
-  }
-  d.message = fmt::format("recreate {}: {} changed", r->name, what.empty() ? std::string("spec") : fmt::format("{}", fmt::join(what, ", ")));
-  d.apply.command = fmt::format(
-      "set -e\ndocker stop -t {1} {0} >/dev/null\ndocker rm {0} >/dev/null\n{2} >/dev/null\n{3}", shell_quote(r->name),
-      step.stop_timeout_s, docker_run(step, *r, spec), still_running(r->name));
-  return d;
+};
+
+}  // namespace
+
+const StepKind& container_step_kind() {
+  static const ContainerKind kind;
+  return kind;
 }
 
 }  // namespace kbz

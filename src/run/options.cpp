@@ -1,4 +1,4 @@
-#include "kbz/cli/commands.hpp"
+#include "kbz/run/options.hpp"
 
 namespace kbz {
 

@@ -1,18 +1,32 @@
-// Container step kind (module 4 and every later cluster module): one service as a Docker container from a
+// kind: container (module 4 and every later cluster module): one service as a Docker container from a
 // pinned image, host networking, run as a host account's uid:gid, configs mounted read-only, json-file logs
 // with limits, a restart policy. Idempotent: a spec hash (image ID, argv, mounts, env, user, the sha256 of
 // every read-only mount) is stored as a container label; the container is recreated only when it differs,
 // started when it is merely stopped, and left alone otherwise.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
 #include "kbz/core/error.hpp"
 #include "kbz/engine/module.hpp"
-#include "kbz/engine/steps.hpp"
 #include "kbz/engine/templates.hpp"
 
 namespace kbz {
+
+// What a container step reads from module.yaml (ARCHITECTURE.md, "container and image steps").
+struct ContainerStepSpec : StepSpec {
+  std::string image;                   // an entry of images:
+  std::string name;                    // container name
+  std::string run_as;                  // host account whose uid:gid the container runs with (owns its files)
+  std::vector<std::string> command;    // argv after the image
+  std::vector<std::string> mounts;     // "SRC:DST" (read-write) or "SRC:DST:ro" (hashed into the spec)
+  std::map<std::string, std::string> env;  // never secrets (refused: argv)
+  std::string restart = "unless-stopped";
+  std::string log_max_size = "20m";
+  int log_max_file = 3;
+  int stop_timeout_s = 30;
+};
 
 // A mount as written in module.yaml: "SRC:DST" or "SRC:DST:ro".
 struct Mount {
@@ -39,18 +53,7 @@ struct ContainerSpec {
   std::string parts() const;       // "image=<12 hex> run=<12 hex> config=<12 hex>"
 };
 
-// The rendered container name and its read-only mount sources. Plan uses them: an earlier file step that
-// would rewrite one of these files means apply will recreate the container, though its check says "ok" now.
-struct ContainerConfigs {
-  std::string name;
-  std::vector<std::string> ro_sources;
-};
-Result<ContainerConfigs> container_configs(const Step& step, const TemplateContext& ctx);
 // Whether a mount source is `path` itself or a folder holding it (lexical: "/a/b" covers "/a/b/c", not "/a/bc").
 bool mount_covers(const std::string& source, const std::string& path);
-
-Result<std::string> container_render_check(const Step& step, const TemplateContext& ctx);
-Result<StepDecision> container_decide(const Step& step, int check_exit, const std::string& check_output,
-                                      const TemplateContext& ctx);
 
 }  // namespace kbz

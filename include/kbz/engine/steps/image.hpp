@@ -1,4 +1,4 @@
-// Image step kind (air-gap is a product feature): the host must hold the pinned image with the expected ID.
+// kind: image (air-gap is a product feature): the host must hold the pinned image with the expected ID.
 // Pulled from the registry, or — when kbz.yaml image_bundle_dir has it — uploaded as a `docker save` archive
 // (SFTP, skipped when the remote sha256 matches) and `docker load`ed. Hosts that already hold it are not touched.
 #pragma once
@@ -8,13 +8,13 @@
 
 #include "kbz/core/error.hpp"
 #include "kbz/engine/module.hpp"
-#include "kbz/engine/steps.hpp"
 #include "kbz/engine/templates.hpp"
 
 namespace kbz {
 
-// The reference a Container/Image step uses: kbz.yaml images.<name>, else the module's pinned default.
-Result<std::string> step_image_ref(const Step& step, const TemplateContext& ctx);
+// The reference an image or container step uses for `images.<name>`: kbz.yaml's, else the module's pinned
+// default (module.yaml `images:`).
+Result<std::string> image_ref(const std::string& name, const Module& module, const TemplateContext& ctx);
 
 // One row of <image_bundle_dir>/index.tsv: name, reference, image ID, archive file (tab-separated; the
 // format the lab's bundle writes: tests/lab/lib/bundle.sh).
@@ -27,9 +27,5 @@ std::optional<BundleEntry> find_in_bundle(const std::vector<BundleEntry>& entrie
 
 // Where an archive is put on the host before `docker load` (/var/tmp/kbz-image-<file>; removed once loaded).
 inline constexpr const char* kRemoteImagePrefix = "/var/tmp/kbz-image-";
-
-Result<std::string> image_render_check(const Step& step, const TemplateContext& ctx);
-Result<StepDecision> image_decide(const Step& step, int check_exit, const std::string& check_output,
-                                  const TemplateContext& ctx);
 
 }  // namespace kbz
