@@ -10,6 +10,7 @@
 
 #include "kbz/core/secret.hpp"
 #include "kbz/core/text.hpp"
+#include "kbz/failover/acked_writes.hpp"
 #include "kbz/report/text_format.hpp"
 
 namespace kbz {
@@ -149,7 +150,7 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   res.measures.emplace_back("Ancien maître", fmt::format("{} ({})", old_master.host.hostname, old_master.host.private_ip));
   res.measures.emplace_back("Client de test", fmt::format("{} via HAProxy {}", client.host.hostname, lb));
 
-  // 1. Known keys through HAProxy, each confirmed on a replica with WAIT.
+  // 1. Known keys through HAProxy, each confirmed on a replica with WAIT, before anything breaks.
   std::mt19937_64 rng(std::random_device{}());
   const std::string run_id = fmt::format("{:x}", rng() & 0xffffffffffULL);
   std::vector<std::string> keys, values;
@@ -164,57 +165,37 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   res.measures.emplace_back("Clés écrites / confirmées (WAIT 1)", fmt::format("{} / {}", keys.size(), confirmed.size()));
   if (confirmed.empty()) return give_up("aucune écriture confirmée par une réplique avant la bascule");
 
-  // 2. Stop the master's container; 3. time the promotion and the first write HAProxy routes to the new master.
-  const auto t0 = Clock::now();
-  auto stopped = old_master.run("docker stop -t 30 redis", {}, Millis{60000});
-  const auto stop_ms = std::chrono::duration_cast<Millis>(Clock::now() - t0);
-  const auto restart_old = [&] { return old_master.run("docker start redis", {}, Millis{60000}); };
-  if (!stopped || stopped->exit_status != 0) {
-    restart_old();
-    return give_up("arrêt du conteneur redis du maître impossible : " + tail(stopped));
+  // 2. A client keeps writing through HAProxy, each write acknowledged only once a replica has it (WAIT 1).
+  const std::string writer_key = fmt::format("kbz:failover:{}:w", run_id);
+  AckedWriterSpec spec;
+  spec.run_id = run_id;
+  spec.write = fmt::format("printf 'SET {0}%s %s\\nWAIT 1 1000\\n' \"$1\" \"$1\" | {1} | tr -d '\\r' | tr '\\n' ' ' | "
+                           "grep -Eq '^OK [1-9]'\n",
+                           writer_key, lb_cli);
+  auto writer = AckedWriter::start(*client.conn, spec);
+  if (!writer) return give_up(writer.error().message);
+  if (auto warm = writer->wait_acks(10, Millis{60000}); !warm) {
+    (void)writer->stop();
+    return give_up(warm.error().message);
   }
-  res.measures.emplace_back("Arrêt du conteneur (docker stop)", seconds(stop_ms));
+
+  // 3. Hard kill of the master's Redis (SIGKILL: no shutdown, no last AOF flush), times from the kill.
+  auto killed = hard_kill(*old_master.conn, "redis");
+  const auto restart_old = [&] { return old_master.run("docker start redis", {}, Millis{60000}); };
+  if (!killed) {
+    (void)writer->stop();
+    restart_old();
+    return give_up(killed.error().message);
+  }
   const int deadline_s = std::max(60, 2 * max_failover_s);
-  // The poll runs on the client node in ONE exec (no SSH round trip per probe); times are ms since its start.
-  const std::string poll = fmt::format(
-      "kbz_t0=$(date +%s%3N); kbz_old={0}; kbz_prom=''\n"
-      "while [ $(( $(date +%s%3N) - kbz_t0 )) -lt {1} ]; do\n"
-      "  if [ -z \"$kbz_prom\" ]; then\n"
-      "    m=$({2} sentinel SENTINEL get-master-addr-by-name {3} 2>/dev/null | head -n 1 | tr -d '\\r')\n"
-      "    case \"$m\" in [0-9]*) [ \"$m\" != \"$kbz_old\" ] && kbz_prom=$(( $(date +%s%3N) - kbz_t0 )) && echo \"promoted=$m after_ms=$kbz_prom\";; esac\n"
-      "  fi\n"
-      "  r=$(printf 'SET kbz:failover:{4}:probe 1\\nINFO replication\\n' | timeout 3 {5} 2>/dev/null | tr -d '\\r' | grep -E '^(OK|role:)' | tr '\\n' ' ')\n"
-      "  case \"$r\" in 'OK role:master '*) echo \"routed_after_ms=$(( $(date +%s%3N) - kbz_t0 ))\"; exit 0;; esac\n"
-      "  sleep 0.2\n"
-      "done\n"
-      "echo timeout; exit 1\n",
-      shell_quote(old_master.host.private_ip), deadline_s * 1000, kCli, shell_quote(master_name), run_id, lb_cli);
-  const auto poll_start = Clock::now();
-  auto polled = client.run(poll, {}, Millis{(deadline_s + 30) * 1000LL});
-  const auto offset = std::chrono::duration_cast<Millis>(poll_start - t0);
+  auto resumed = writer->wait_ack_started_after(*killed, Millis{deadline_s * 1000LL});
   std::string new_master;
-  std::optional<Millis> promoted, routed;
-  if (polled)
-    for (const auto& l : lines_of(polled->out)) {
-      if (l.starts_with("promoted=")) {
-        new_master = status_field(l, "promoted");
-        promoted = offset + Millis{std::stoll(status_field(l, "after_ms"))};
-      }
-      if (l.starts_with("routed_after_ms=")) routed = offset + Millis{std::stoll(l.substr(16))};
-    }
-  res.measures.emplace_back("Nouveau maître (Sentinel)", new_master.empty() ? "aucun" : new_master);
-  res.measures.emplace_back("Promotion par Sentinel", promoted ? seconds(*promoted) : "non observée");
-  res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître", routed ? seconds(*routed) : fmt::format("pas en {} s", deadline_s));
+  if (auto m = client.run(fmt::format("{} sentinel SENTINEL get-master-addr-by-name {}", kCli, shell_quote(master_name)));
+      m && m->exit_status == 0 && !lines_of(m->out).empty())
+    new_master = lines_of(m->out).front();
+  res.measures.emplace_back("Nouveau maître (Sentinel)", new_master.empty() || new_master == old_master.host.private_ip ? "aucun" : new_master);
 
-  // 4. Every confirmed key must be readable through HAProxy.
-  std::vector<std::string> want_values;
-  for (const auto& k : confirmed) want_values.push_back(values[std::stoul(k.substr(k.rfind(':') + 1))]);
-  auto read = client.run(lb_cli, reads_script(confirmed), Millis{120000});
-  std::vector<std::string> lost = confirmed;
-  if (read && read->exit_status == 0) lost = missing_keys(read->out, confirmed, want_values);
-  res.measures.emplace_back("Clés confirmées perdues", fmt::format("{} / {}", lost.size(), confirmed.size()));
-
-  // 5. The old master comes back and must rejoin as a replica of the new master.
+  // 4. The old master comes back and must rejoin as a replica of the new master; the writer goes on meanwhile.
   auto started = restart_old();
   std::string rejoined = "non";
   if (started && started->exit_status == 0) {
@@ -229,28 +210,57 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
     }
   }
   res.measures.emplace_back("Ancien maître réintégré", rejoined);
+  auto attempts = writer->stop();
+  if (!attempts) return give_up(attempts.error().message);
+
+  // 5. Every confirmed key and every acknowledged write must be readable through HAProxy.
+  std::vector<std::string> want_values;
+  for (const auto& k : confirmed) want_values.push_back(values[std::stoul(k.substr(k.rfind(':') + 1))]);
+  auto read = client.run(lb_cli, reads_script(confirmed), Millis{120000});
+  std::vector<std::string> lost = confirmed;
+  if (read && read->exit_status == 0) lost = missing_keys(read->out, confirmed, want_values);
+  res.measures.emplace_back("Clés confirmées perdues", fmt::format("{} / {}", lost.size(), confirmed.size()));
+  std::vector<std::string> acked_keys, acked_values;
+  std::vector<long> acked_ids;
+  for (const auto& a : *attempts)
+    if (a.acked) {
+      acked_keys.push_back(writer_key + std::to_string(a.id));
+      acked_values.push_back(std::to_string(a.id));
+      acked_ids.push_back(a.id);
+    }
+  auto reread = client.run(lb_cli, reads_script(acked_keys), Millis{120000});
+  std::vector<long> present;
+  if (reread && reread->exit_status == 0) {
+    const auto missing = missing_keys(reread->out, acked_keys, acked_values);
+    for (size_t i = 0; i < acked_keys.size(); ++i)
+      if (std::find(missing.begin(), missing.end(), acked_keys[i]) == missing.end()) present.push_back(acked_ids[i]);
+  }
+  const WriteTally tally = count_back(*attempts, present, *killed);
+  add_write_measures(res, tally);
+  if (resumed && *resumed) res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître", seconds(Millis{**resumed - *killed}));
+  else res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître", fmt::format("pas en {} s", deadline_s));
 
   // Clean up the test keys (best effort: they carry a unique run id).
   std::string dels;
   for (const auto& k : keys) dels += "DEL " + k + "\n";
-  dels += fmt::format("DEL kbz:failover:{}:probe\n", run_id);
+  for (const auto& k : acked_keys) dels += "DEL " + k + "\n";
   client.run(lb_cli, dels, Millis{120000});
 
   std::vector<std::string> why;
-  if (!routed) why.push_back(fmt::format("aucune écriture routée vers un nouveau maître en {} s", deadline_s));
-  else if (*routed > std::chrono::seconds(max_failover_s))
-    why.push_back(fmt::format("bascule en {} (objectif ≤ {} s)", seconds(*routed), max_failover_s));
+  if (!resumed || !*resumed) why.push_back(fmt::format("aucune écriture acquittée via HAProxy en {} s après l'arrêt brutal", deadline_s));
+  else if (**resumed - *killed > max_failover_s * 1000LL)
+    why.push_back(fmt::format("écritures reprises en {} (objectif ≤ {} s)", seconds(Millis{**resumed - *killed}), max_failover_s));
   if (!lost.empty()) why.push_back(fmt::format("{} clé(s) confirmée(s) perdue(s), ex. {}", lost.size(), lost.front()));
+  if (tally.lost > 0) why.push_back(fmt::format("{} écriture(s) acquittée(s) perdue(s), ex. n° {}", tally.lost, tally.lost_ids.front()));
   if (rejoined == "non") why.push_back("l'ancien maître n'est pas revenu comme réplique en 90 s");
   res.status = why.empty() ? CheckStatus::Pass : CheckStatus::Fail;
   for (const auto& w : why) res.detail += (res.detail.empty() ? "" : " ; ") + w;
-  if (why.empty()) res.detail = fmt::format("nouveau maître {} joignable via HAProxy en {}, 0 clé confirmée perdue", new_master, seconds(*routed));
+  if (why.empty())
+    res.detail = fmt::format("nouveau maître {} écrit via HAProxy {} après l'arrêt brutal (docker kill), 0 écriture acquittée perdue sur {}",
+                             new_master, seconds(Millis{**resumed - *killed}), tally.acked + confirmed.size());
   res.detail = mask(res.detail);
   return res;
 }
 
-void register_redis_sentinel_failover(FailoverRegistry& registry) {
-  registry.add(kRedisSentinelFailoverKind, run_redis_sentinel_failover);
-}
 
 }  // namespace kbz

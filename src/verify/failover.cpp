@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "kbz/failover/redis_sentinel_failover.hpp"
 
 namespace kbz {
 
@@ -10,7 +9,7 @@ FailoverRegistry& FailoverRegistry::global() {
   // Built-in kinds are added here, explicitly: a static initializer in a static library may never be linked.
   static FailoverRegistry instance = [] {
     FailoverRegistry r;
-    register_redis_sentinel_failover(r);
+    register_builtin_failovers(r);  // src/failover/table.cpp
     return r;
   }();
   return instance;

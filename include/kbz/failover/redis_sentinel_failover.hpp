@@ -1,7 +1,8 @@
-// Failover scenario `redis-sentinel-failover` (module 4): write keys through HAProxy, each confirmed on a
-// replica with WAIT; stop the master's container; time Sentinel's promotion and the first write HAProxy
-// routes to the new master; read every confirmed key back through HAProxy; restart the old master and check
-// it rejoins as a replica. Talks to hosts only through Connection (redis-cli runs on the nodes).
+// Failover scenario `redis-sentinel-failover` (module 4): keys written through HAProxy, each confirmed on a
+// replica with WAIT; then a client keeps writing through HAProxy (acked_writes.hpp, each write WAIT-ed) while
+// the master's Redis is hard-killed (docker kill); the time until writes are acknowledged again; the old
+// master restarted must rejoin as a replica; every confirmed key and acknowledged write read back through
+// HAProxy. Talks to hosts only through Connection (redis-cli runs on the nodes).
 #pragma once
 #include <string>
 #include <vector>
@@ -12,7 +13,6 @@ namespace kbz {
 
 inline constexpr const char* kRedisSentinelFailoverKind = "redis-sentinel-failover";
 
-void register_redis_sentinel_failover(FailoverRegistry& registry);
 FailoverResult run_redis_sentinel_failover(VerifyContext& ctx);
 
 // --- pure pieces, unit-tested on real redis-cli output (tests/fixtures/redis/) ---

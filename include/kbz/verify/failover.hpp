@@ -39,6 +39,9 @@ class FailoverRegistry {
   std::map<std::string, FailoverFn> kinds_;
 };
 
+// The built-in kinds (src/failover/table.cpp, one row per scenario file).
+void register_builtin_failovers(FailoverRegistry& registry);
+
 // Every scenario of the module names a registered kind; an unknown kind is a load error (exit 2), reported
 // before anything runs.
 Result<void> check_failover_kinds(const Module& module, const FailoverRegistry& registry);
