@@ -136,6 +136,54 @@ std::string render_generated_block(const Module& m) {
     line("");
   }
 
+  if (!m.converge.empty()) {
+    line("### Convergence (fin de `apply`)");
+    line("");
+    line("Une fois tous les serveurs passés par leurs étapes, `apply` attend que le cluster soit dans l'état que "
+         "`verify` accepte : chaque vérification ci-dessous est relancée chaque seconde sur ses serveurs, jusqu'à son "
+         "délai. Si elles passaient déjà et que rien n'a changé, aucune commande de plus n'est envoyée.");
+    line("");
+    line("| Id | Ce qui est attendu | Serveurs | Délai |");
+    line("|---|---|---|---|");
+    for (const auto& c : m.converge)
+      line(fmt::format("| {} | {} | {} | {} s |", md_code(c.id), md_cell(c.title_fr), c.hosts.empty() ? std::string("tous") : md_code(c.hosts),
+                       c.timeout_s));
+    line("");
+    line("<details>");
+    line("<summary>Commandes de convergence</summary>");
+    line("");
+    for (const auto& c : m.converge) {
+      const std::string fence = md_fence(c.check);
+      line(fmt::format("**{}**", c.id));
+      line("");
+      line(fence + "sh");
+      line(without_final_newlines(c.check));
+      line(fence);
+      line("");
+    }
+    line("</details>");
+    line("");
+  }
+
+  if (!m.settings.empty()) {
+    line("### Réglages (`kbz.yaml`)");
+    line("");
+    line("Clés propres à ce module, facultatives dans `kbz.yaml` ; une clé inconnue ou une valeur hors règle est "
+         "refusée avec le fichier, la ligne et la colonne.");
+    line("");
+    line("| Clé | Type | Défaut | Règle | Rôle |");
+    line("|---|---|---|---|---|");
+    for (const auto& st : m.settings) {
+      std::string rule = st.pattern.empty() ? std::string("—") : md_code(st.pattern);
+      if (st.type == SettingType::Integer && (st.min != 0 || st.max != 0)) rule = fmt::format("{} à {}", st.min, st.max);
+      std::string def;
+      for (const auto& v : st.default_value) def += (def.empty() ? "" : ", ") + v;
+      line(fmt::format("| {} | {} | {} | {} | {} |", md_code(st.key), setting_type_name(st.type),
+                       def.empty() ? std::string("—") : md_code(def), rule, md_cell(st.doc_fr)));
+    }
+    line("");
+  }
+
   line("### Ports");
   line("");
   if (m.ports.empty()) line("Aucun port ouvert par ce module.");

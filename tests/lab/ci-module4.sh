@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI for module 4 (Redis + Sentinel + HAProxy) on the lab (profile redis: redis-01..03, haproxy-01/02):
 # module 2 first (Docker, UFW), then module 4: plan with diffs, apply, a second apply that changes nothing,
-# verify, verify --failover (0 confirmed key lost, new master through HAProxy within the goal), a re-apply
+# verify right after the first apply, verify --failover (hard kill of the master under a writer: 0 confirmed
+# key or acknowledged write lost, writes through HAProxy again within the goal), a re-apply
 # after the failover that still changes nothing, and the Redis password nowhere it must not be.
 # Images come from the lab bundle (Debian's redis and haproxy packages), uploaded by the image step.
 # Prints "lab-ci-module4: N passed, N failed" last; artefacts in build/lab-ci-module4/ (no credentials).
@@ -41,14 +42,16 @@ plan_shows_files() {
 }
 check "plan --module 4 on blank servers: exit 0, every file with its diff, containers after their images" plan_shows_files
 check "apply --module 4 (first run)" apply_json 4 "$KBZ_WORKDIR/a1.json"
+# apply ends converged: verify right after it, with nothing in between, must pass.
+check "verify --module 4 right after the first apply exits 0" kbz verify --module 4
 check "first apply: no host failed" assert_json "$KBZ_WORKDIR/a1.json" false
 check "apply --module 4 (second run)" apply_json 4 "$KBZ_WORKDIR/a2.json"
 check "second apply: changed 0 on every host" assert_json "$KBZ_WORKDIR/a2.json" true
-check "verify --module 4 exits 0" kbz verify --module 4
 
 failover_ok() {
   kbz verify --module 4 --failover
   grep -q "Clés confirmées perdues : 0 / [1-9]" "$report" || { warn "confirmed keys lost (or none written)"; return 1; }
+  grep -q "Écritures acquittées perdues : 0 / [1-9]" "$report" || { warn "acknowledged writes lost after the hard kill (or none)"; return 1; }
   grep -q "Ancien maître réintégré : oui" "$report" || { warn "old master did not rejoin"; return 1; }
   grep -o "Écriture via HAProxy sur le nouveau maître : [^<]*" "$report" >&2
 }
