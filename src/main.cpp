@@ -1,6 +1,5 @@
 // The only file that knows CLI11: flags -> GlobalOptions -> kbz::cmd_*().
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <optional>
 
@@ -19,23 +18,35 @@ int main(int argc, char** argv) {
   auto* config = app.add_option("--config", g.config, "kbz.yaml settings file")->capture_default_str();
   app.add_option("--env", g.env, "ENV column value to keep")->capture_default_str();
   app.add_option("--address", address, "address to reach hosts on")
-      ->check(CLI::IsMember({"private", "public"}))->capture_default_str();
-  app.add_option("--hosts", g.hosts, "hostnames, globs (redis-*), role:NAME, pool:NAME, subrole:NAME; comma-separated");
-  app.add_option("--forks", g.forks, "hosts worked on at once")->check(CLI::Range(1, 1024))->capture_default_str();
-  app.add_option("--timeout", g.timeout_s, "per-command timeout, seconds")->check(CLI::Range(1, 86400))->capture_default_str();
-  app.add_option("--connect-timeout", g.connect_timeout_s, "SSH connection timeout, seconds")->check(CLI::Range(1, 600))->capture_default_str();
+      ->check(CLI::IsMember({"private", "public"}))
+      ->capture_default_str();
+  app.add_option("--hosts", g.hosts,
+                 "hostnames, globs (redis-*), role:NAME, pool:NAME, subrole:NAME; comma-separated");
+  app.add_option("--forks", g.forks, "hosts worked on at once")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--timeout", g.timeout_s, "per-command timeout, seconds")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--connect-timeout", g.connect_timeout_s, "SSH connection timeout, seconds")
+      ->check(CLI::Range(1, 600))
+      ->capture_default_str();
   app.add_option("--identity", g.identities, "private key file (repeatable); tried after ssh-agent");
   app.add_option("--known-hosts", g.known_hosts, "known_hosts file (default ~/.ssh/known_hosts)");
-  app.add_flag("--accept-new-host-keys", g.accept_new_host_keys, "record keys of hosts never seen (a changed key is always refused)");
+  app.add_flag("--accept-new-host-keys", g.accept_new_host_keys,
+               "record keys of hosts never seen (a changed key is always refused)");
   app.add_flag("-v,--verbose", g.verbosity, "more output (repeatable)");
   app.add_flag("--json", g.json, "machine-readable output");
-  app.add_option("--modules-dir", g.modules_dir, "read modules from this folder instead of the built-in copy");
-  app.add_option("--workdir", g.workdir, "folder for logs/, reports/, credentials/, .kbz/")->capture_default_str();
+  app.add_option("--modules-dir", g.modules_dir,
+                 "read modules from this folder instead of the built-in copy");
+  app.add_option("--workdir", g.workdir, "folder for logs/, reports/, credentials/, .kbz/")
+      ->capture_default_str();
 
   auto* inventory = app.add_subcommand("inventory", "check servers.tsv and list the target hosts");
 
   std::vector<std::string> command;
-  auto* exec = app.add_subcommand("exec", "run a command on the selected hosts: exec [--hosts SEL] -- COMMAND");
+  auto* exec =
+      app.add_subcommand("exec", "run a command on the selected hosts: exec [--hosts SEL] -- COMMAND");
   exec->add_option("command", command, "command to run")->required()->expected(-1);
 
   int module = 0;
@@ -52,7 +63,8 @@ int main(int argc, char** argv) {
   verify->add_option("--module", verify_module, "module number (default: every module applied so far)");
   verify->add_flag("--failover", failover, "also run the module's failover scenarios (disruptive)");
 
-  auto* status = app.add_subcommand("status", "write and print SUIVI_INSTALLATION_V2.md from the recorded runs");
+  auto* status =
+      app.add_subcommand("status", "write and print SUIVI_INSTALLATION_V2.md from the recorded runs");
 
   bool check = false;
   std::string docs_dir = "docs";
@@ -63,7 +75,8 @@ int main(int argc, char** argv) {
   std::optional<int> cred_module;
   auto* credentials = app.add_subcommand("credentials", "manage generated secrets in credentials/");
   credentials->require_subcommand(1);
-  auto* cred_init = credentials->add_subcommand("init", "generate missing secrets (never overwrites, never prints)");
+  auto* cred_init =
+      credentials->add_subcommand("init", "generate missing secrets (never overwrites, never prints)");
   cred_init->add_option("--module", cred_module, "only this module's secrets");
 
   try {

@@ -37,9 +37,11 @@ int cmd_credentials_init(const GlobalOptions& g, std::optional<int> module) {
   int created = 0, kept = 0;
   for (const auto& m : modules)
     for (const auto& spec : m.credentials) {
-      const bool existed = before->files.contains(spec.file) && before->files.at(spec.file).contains(spec.key);
-      auto s = credentials::ensure(g.workdir, spec.file, spec.key, static_cast<std::size_t>(spec.length),
-                                   spec.charset == "hex" ? credentials::Charset::Hex : credentials::Charset::Alnum);
+      const bool existed =
+          before->files.contains(spec.file) && before->files.at(spec.file).contains(spec.key);
+      auto s = credentials::ensure(
+          g.workdir, spec.file, spec.key, static_cast<std::size_t>(spec.length),
+          spec.charset == "hex" ? credentials::Charset::Hex : credentials::Charset::Alnum);
       if (!s) {
         std::cerr << "kbz-install: " << s.error().message << '\n';
         return static_cast<int>(ExitCode::BadInput);

@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "kbz/cli/commands.hpp"
-#include "kbz/core/secret.hpp"
 #include "kbz/core/atomic_file.hpp"
+#include "kbz/core/secret.hpp"
 #include "kbz/engine/settings.hpp"
 #include "kbz/engine/templates.hpp"
 #include "kbz/report/cli_support.hpp"
@@ -54,7 +54,8 @@ int cmd_docs(const GlobalOptions& g, bool check, const std::string& docs_dir) {
     std::cout << fmt::format("{} : {}\n", u.change == DocChange::Created ? "créé" : "mis à jour", u.path);
   }
   if (check && stale > 0) {
-    std::cerr << fmt::format("kbz-install docs --check: {} doc(s) out of date; run `kbz-install docs`\n", stale);
+    std::cerr << fmt::format("kbz-install docs --check: {} doc(s) out of date; run `kbz-install docs`\n",
+                             stale);
     return static_cast<int>(ExitCode::HostFailure);
   }
   return 0;

@@ -2,7 +2,6 @@
 // errors, what parsed is shown first, then every diagnostic on stderr (exit 2), so one run lists everything
 // to fix.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "kbz/cli/commands.hpp"
@@ -13,11 +12,21 @@ namespace kbz {
 namespace {
 
 nlohmann::json to_json(const Host& h) {
-  return {{"hostname", h.hostname}, {"address", h.address},   {"port", h.port},
-          {"user", h.user},         {"env", h.env},           {"public_ip", h.public_ip},
-          {"private_ip", h.private_ip}, {"fqdn", h.fqdn},     {"pool", h.pool},
-          {"role", h.role},         {"subrole", h.subrole},   {"docker_stack", h.docker_stack},
-          {"core", h.core},         {"notes", h.notes},       {"line", h.line}};
+  return {{"hostname", h.hostname},
+          {"address", h.address},
+          {"port", h.port},
+          {"user", h.user},
+          {"env", h.env},
+          {"public_ip", h.public_ip},
+          {"private_ip", h.private_ip},
+          {"fqdn", h.fqdn},
+          {"pool", h.pool},
+          {"role", h.role},
+          {"subrole", h.subrole},
+          {"docker_stack", h.docker_stack},
+          {"core", h.core},
+          {"notes", h.notes},
+          {"line", h.line}};
 }
 
 nlohmann::json to_json(const Diagnostic& d) {
@@ -44,8 +53,8 @@ int cmd_inventory(const GlobalOptions& g) {
   } else if (!set.hosts.empty()) {
     std::cout << mask(format_host_table(set.hosts));
     std::cout << set.hosts.size() << (set.hosts.size() == 1 ? " host" : " hosts") << " (env " << g.env
-              << ", reached on " << address_name(g.address)
-              << (g.hosts.empty() ? "" : ", --hosts " + g.hosts) << "; the orchestrator is never a target)\n";
+              << ", reached on " << address_name(g.address) << (g.hosts.empty() ? "" : ", --hosts " + g.hosts)
+              << "; the orchestrator is never a target)\n";
   }
 
   if (set.ok()) return static_cast<int>(ExitCode::Ok);

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "kbz/cli/commands.hpp"
-#include "kbz/core/secret.hpp"
 #include "kbz/core/atomic_file.hpp"
+#include "kbz/core/secret.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/suivi.hpp"
 #include "kbz/report/text_format.hpp"

@@ -1,5 +1,5 @@
-// kbz-install verify [--module N] [--failover]: runs the module's checks on the real hosts (one exec per host,
-// hosts in parallel) and writes reports/RAPPORT_VALIDATION_MODULE<N>.md in French.
+// kbz-install verify [--module N] [--failover]: runs the module's checks on the real hosts (one exec per
+// host, hosts in parallel) and writes reports/RAPPORT_VALIDATION_MODULE<N>.md in French.
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -8,18 +8,18 @@
 #include <sstream>
 
 #include "kbz/cli/commands.hpp"
+#include "kbz/core/atomic_file.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/settings.hpp"
 #include "kbz/engine/templates.hpp"
-#include "kbz/core/atomic_file.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/module_titles.hpp"
 #include "kbz/report/run_state.hpp"
 #include "kbz/report/text_format.hpp"
 #include "kbz/report/validation_report.hpp"
+#include "kbz/run/run.hpp"
 #include "kbz/verify/check_eval.hpp"
 #include "kbz/verify/runner.hpp"
-#include "kbz/run/run.hpp"
 #include "verify_json.hpp"
 
 namespace kbz {
@@ -47,8 +47,10 @@ Result<std::vector<int>> modules_to_verify(const GlobalOptions& g, std::optional
         break;
       }
   if (out.empty())
-    return fail(ErrorKind::Usage, fmt::format("no successful apply recorded in {}/.kbz/state.json: name a module with --module N",
-                                              g.workdir));
+    return fail(
+        ErrorKind::Usage,
+        fmt::format("no successful apply recorded in {}/.kbz/state.json: name a module with --module N",
+                    g.workdir));
   return out;
 }
 
@@ -56,11 +58,13 @@ std::vector<CredentialFileState> credential_states(const GlobalOptions& g, const
   std::vector<CredentialFileState> out;
   for (const auto& c : m.credentials) {
     const std::string rel = "credentials/" + c.file + ".env";
-    auto it = std::find_if(out.begin(), out.end(), [&](const CredentialFileState& s) { return s.path == rel; });
+    auto it =
+        std::find_if(out.begin(), out.end(), [&](const CredentialFileState& s) { return s.path == rel; });
     if (it == out.end()) {
       CredentialFileState s{rel, "absent", {}};
       struct stat st {};
-      if (::stat((fs::path(g.workdir) / rel).c_str(), &st) == 0) s.mode = fmt::format("{:04o}", st.st_mode & 07777);
+      if (::stat((fs::path(g.workdir) / rel).c_str(), &st) == 0)
+        s.mode = fmt::format("{:04o}", st.st_mode & 07777);
       out.push_back(std::move(s));
       it = out.end() - 1;
     }
@@ -93,7 +97,8 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
   auto numbers = modules_to_verify(g, module);
   if (!numbers) return bad_input(numbers.error().message);
 
-  // Check commands are templates too ({{host.hostname}}, {{settings.network.private_cidr}}, {{facts.ssh_unit}}).
+  // Check commands are templates too ({{host.hostname}}, {{settings.network.private_cidr}},
+  // {{facts.ssh_unit}}).
   TemplateContext templates;
   templates.settings = session.settings().raw;
   templates.all_hosts = session.targets();
@@ -105,7 +110,8 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     if (!m) return bad_input(m.error().message);
     for (const auto& c : (*m)->checks)
       if (auto ok = validate_check_regexes(c, (*m)->source_dir); !ok) return bad_input(ok.error().message);
-    if (auto ok = check_failover_kinds(**m, FailoverRegistry::global()); !ok) return bad_input(ok.error().message);
+    if (auto ok = check_failover_kinds(**m, FailoverRegistry::global()); !ok)
+      return bad_input(ok.error().message);
     auto hosts = session.hosts_for(**m);
     if (!hosts) return bad_input(hosts.error().message);
     if (auto ok = validate_check_commands(**m, *hosts, templates); !ok) return bad_input(ok.error().message);
@@ -120,18 +126,23 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
   std::ostream& out = g.json ? discard : std::cout;
   for (const auto& [mp, hosts] : work) {
     const Module& m = *mp;
-    out << fmt::format("==> Vérification du module {} ({}) sur {} serveur(s)\n", m.number, m.title_fr, hosts.size());
+    out << fmt::format("==> Vérification du module {} ({}) sur {} serveur(s)\n", m.number, m.title_fr,
+                       hosts.size());
     VerifyOptions opts{g.forks, Millis(g.timeout_s * 1000), failover, g.inventory, templates};
     const VerifyRun run = run_verify(m, hosts, connect, opts, FailoverRegistry::global());
 
     for (const auto& h : run.hosts) {
       const CheckTally t = run.tally_for_host(h);
-      auto u = std::find_if(run.unreachable.begin(), run.unreachable.end(), [&](const std::string& s) { return s.starts_with(h + ": "); });
+      auto u = std::find_if(run.unreachable.begin(), run.unreachable.end(),
+                            [&](const std::string& s) { return s.starts_with(h + ": "); });
       if (u != run.unreachable.end())
         out << mask(fmt::format("{}: injoignable ({})\n", h, u->substr(h.size() + 2)));
       else
         out << fmt::format("{}: {} ({} réussi(s), {} échoué(s), {} avertissement(s), {} non exécuté(s))\n", h,
-                                 t.fail > 0 ? "échec" : t.warn > 0 ? "avertissements" : "ok", t.pass, t.fail, t.warn, t.skipped);
+                           t.fail > 0   ? "échec"
+                           : t.warn > 0 ? "avertissements"
+                                        : "ok",
+                           t.pass, t.fail, t.warn, t.skipped);
     }
 
     ReportContext ctx;
@@ -154,7 +165,8 @@ int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover)
     }
     RunRecord record = to_record(run, rel);
     if (status == ReportStatus::Failed) record.status = "failed";  // e.g. nothing actually checked
-    if (auto r = record_run(g.workdir, record); !r) std::cerr << "kbz-install verify: " << mask(r.error().message) << '\n';
+    if (auto r = record_run(g.workdir, record); !r)
+      std::cerr << "kbz-install verify: " << mask(r.error().message) << '\n';
     out << fmt::format("Statut : {} — rapport : {}\n", status_label(status), path);
     if (g.json) doc["modules"].push_back(verify_to_json(run, status, path));
     any_failed |= status == ReportStatus::Failed;

@@ -22,8 +22,10 @@ RunProgress::~RunProgress() {
 
 void RunProgress::activity(const Host& host, const std::string& label) {
   std::lock_guard lock(mutex_);
-  if (label.empty()) running_.erase(host.hostname);
-  else running_[host.hostname] = {label, std::chrono::steady_clock::now()};
+  if (label.empty())
+    running_.erase(host.hostname);
+  else
+    running_[host.hostname] = {label, std::chrono::steady_clock::now()};
 }
 
 void RunProgress::step_finished(const Host& host, const StepResult& r) {
@@ -48,7 +50,8 @@ void RunProgress::tick_loop() {
     const auto now = std::chrono::steady_clock::now();
     for (const auto& [host, what] : running_) {
       const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - what.second).count();
-      if (secs >= tick_.count()) out_ << fmt::format("still running: {} on {} ({} s)\n", what.first, host, secs);
+      if (secs >= tick_.count())
+        out_ << fmt::format("still running: {} on {} ({} s)\n", what.first, host, secs);
     }
     out_ << std::flush;
   }

@@ -16,7 +16,8 @@ namespace kbz {
 class RunProgress : public RunObserver {
  public:
   // `live` false: record nothing on screen (plan, --json); the ticker still does not run.
-  RunProgress(std::ostream& out, bool live, size_t host_width, std::chrono::seconds tick = std::chrono::seconds(10));
+  RunProgress(std::ostream& out, bool live, size_t host_width,
+              std::chrono::seconds tick = std::chrono::seconds(10));
   ~RunProgress() override;
   void activity(const Host& host, const std::string& label) override;
   void step_finished(const Host& host, const StepResult& result) override;
@@ -32,7 +33,8 @@ class RunProgress : public RunObserver {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> running_;  // host -> (label, since)
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>
+      running_;  // host -> (label, since)
   std::thread ticker_;
 };
 

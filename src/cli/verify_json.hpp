@@ -2,7 +2,6 @@
 // Private to src/cli.
 #pragma once
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "kbz/engine/results.hpp"

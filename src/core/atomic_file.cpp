@@ -1,8 +1,8 @@
 #include "kbz/core/atomic_file.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,7 +24,9 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
   // temp file out of globs (credentials/*.env, reports/*.md) if a crash leaves it behind.
   std::string tmp = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
   const int fd = mkostemp(tmp.data(), O_CLOEXEC);  // 0600, O_EXCL
-  if (fd < 0) return fail(ErrorKind::Io, fmt::format("cannot create a temp file next to {}: {}", path, std::strerror(errno)));
+  if (fd < 0)
+    return fail(ErrorKind::Io,
+                fmt::format("cannot create a temp file next to {}: {}", path, std::strerror(errno)));
   const auto give_up = [&](const std::string& what, int err) {
     ::close(fd);
     ::unlink(tmp.c_str());

@@ -1,8 +1,9 @@
 #include "kbz/core/interrupt.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
-#include <unistd.h>
 
 namespace kbz {
 namespace {

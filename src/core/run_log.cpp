@@ -116,20 +116,24 @@ void log_exec(const Host& host, std::string_view command, const Result<ExecResul
 void log_exec(const Host& host, const ExecRequest& request, const Result<ExecResult>& result) {
   log_exec(host, request.command, result);
   if (request.stdin_data.empty()) return;
-  if (request.command.starts_with("sh -s")) run_log()->debug("{} script:\n{}", host.hostname, clip(request.stdin_data));
-  else run_log()->debug("{} stdin: {} bytes (not logged)", host.hostname, request.stdin_data.size());
+  if (request.command.starts_with("sh -s"))
+    run_log()->debug("{} script:\n{}", host.hostname, clip(request.stdin_data));
+  else
+    run_log()->debug("{} stdin: {} bytes (not logged)", host.hostname, request.stdin_data.size());
 }
 
 void log_connect(const Host& host, const Result<void>& outcome, Millis took) {
-  if (outcome) run_log()->info("{} ({}): connected in {} ms", host.hostname, host.address, took.count());
-  else run_log()->error("{} ({}): no session: {}: {}", host.hostname, host.address, to_string(outcome.error().kind),
-                        outcome.error().message);
+  if (outcome)
+    run_log()->info("{} ({}): connected in {} ms", host.hostname, host.address, took.count());
+  else
+    run_log()->error("{} ({}): no session: {}: {}", host.hostname, host.address,
+                     to_string(outcome.error().kind), outcome.error().message);
 }
 
 void log_upload(const Host& host, const UploadRequest& request, const Result<UploadOutcome>& outcome) {
   if (!outcome) {
-    run_log()->error("{}: upload {} -> {} failed: {}", host.hostname, request.local.string(), request.remote_path,
-                     outcome.error().message);
+    run_log()->error("{}: upload {} -> {} failed: {}", host.hostname, request.local.string(),
+                     request.remote_path, outcome.error().message);
     return;
   }
   run_log()->info("{}: upload {} -> {}: {}", host.hostname, request.local.string(), request.remote_path,

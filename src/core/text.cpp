@@ -58,7 +58,8 @@ std::string shell_quote(std::string_view s) {
 }
 
 std::string shell_word(std::string_view s) {
-  static constexpr std::string_view kPlain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,@+";
+  static constexpr std::string_view kPlain =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,@+";
   if (!s.empty() && s.find_first_not_of(kPlain) == std::string_view::npos) return std::string(s);
   return shell_quote(s);
 }

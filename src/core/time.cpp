@@ -27,8 +27,8 @@ Civil civil(chr::time_point<chr::system_clock, Duration> t) {
   const auto day = chr::floor<chr::days>(t);
   const chr::year_month_day ymd{day};
   const chr::hh_mm_ss hms{chr::floor<chr::seconds>(t - day)};
-  return {int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
-          long(hms.minutes().count()), long(hms.seconds().count())};
+  return {int(ymd.year()),           unsigned(ymd.month()),       unsigned(ymd.day()),
+          long(hms.hours().count()), long(hms.minutes().count()), long(hms.seconds().count())};
 }
 
 }  // namespace
@@ -49,7 +49,8 @@ Result<chr::sys_seconds> parse_utc(std::string_view s) {
   if (!(rest.empty() || rest == "Z" || rest == "+00:00"))
     return fail(ErrorKind::Input, fmt::format("not a UTC time (expected Z): '{}'", s));
   const chr::year_month_day ymd{chr::year{y}, chr::month(unsigned(mo)), chr::day(unsigned(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return fail(ErrorKind::Input, fmt::format("invalid date: '{}'", s));
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60)
+    return fail(ErrorKind::Input, fmt::format("invalid date: '{}'", s));
   return chr::sys_seconds{chr::sys_days{ymd}.time_since_epoch()} + chr::hours{h} + chr::minutes{mi} +
          chr::seconds{sec};
 }
@@ -72,8 +73,9 @@ std::string format_paris(chr::sys_seconds t) {
   const long offset_min = chr::duration_cast<chr::minutes>(info.offset).count();
   // The local wall clock as a sys_time value, so the same civil() split serves both.
   const Civil c = civil(chr::sys_seconds{t + info.offset});
-  return fmt::format("{:02}/{:02}/{:04} {:02}:{:02}:{:02} (Europe/Paris, UTC{}{:02}:{:02})", c.d, c.mo, c.y, c.h,
-                     c.mi, c.s, offset_min < 0 ? '-' : '+', std::abs(offset_min) / 60, std::abs(offset_min) % 60);
+  return fmt::format("{:02}/{:02}/{:04} {:02}:{:02}:{:02} (Europe/Paris, UTC{}{:02}:{:02})", c.d, c.mo, c.y,
+                     c.h, c.mi, c.s, offset_min < 0 ? '-' : '+', std::abs(offset_min) / 60,
+                     std::abs(offset_min) % 60);
 }
 
 }  // namespace kbz

@@ -45,7 +45,8 @@ void Reader::error(const YAML::Mark& mark, const std::string& message) {
 
 std::vector<std::string> Reader::errors() const {
   auto sorted = errors_;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
   for (auto& e : sorted) out.push_back(std::move(e.second));
   return out;
@@ -53,13 +54,15 @@ std::vector<std::string> Reader::errors() const {
 
 std::string Reader::joined_errors() const { return fmt::format("{}", fmt::join(errors(), "\n")); }
 
-std::vector<Entry> Reader::entries(const YAML::Node& node, const Scope& scope, const std::vector<std::string>& known) {
+std::vector<Entry> Reader::entries(const YAML::Node& node, const Scope& scope,
+                                   const std::vector<std::string>& known) {
   std::vector<Entry> out;
   if (!node.IsDefined() || node.IsNull()) return out;
   if (!node.IsMap()) {
-    const std::string what = !scope.in.empty()      ? scope.in
-                             : scope.prefix.empty() ? std::string("the file")
-                                                    : "'" + scope.prefix.substr(0, scope.prefix.size() - 1) + "'";
+    const std::string what = !scope.in.empty() ? scope.in
+                             : scope.prefix.empty()
+                                 ? std::string("the file")
+                                 : "'" + scope.prefix.substr(0, scope.prefix.size() - 1) + "'";
     error(node.Mark(), what + " must be a mapping of keys");
     return out;
   }
@@ -73,11 +76,13 @@ std::vector<Entry> Reader::entries(const YAML::Node& node, const Scope& scope, c
     const std::string name = key.Scalar();
     const std::string in = scope.in.empty() ? "" : " in " + scope.in;
     if (const auto [it, fresh] = seen.emplace(name, key.Mark().line + 1); !fresh) {
-      error(key.Mark(), fmt::format("duplicate key '{}{}'{} (first on line {})", scope.prefix, name, in, it->second));
+      error(key.Mark(),
+            fmt::format("duplicate key '{}{}'{} (first on line {})", scope.prefix, name, in, it->second));
       continue;
     }
     if (!known.empty() && std::find(known.begin(), known.end(), name) == known.end()) {
-      error(key.Mark(), fmt::format("unknown key '{}{}'{} (known: {})", scope.prefix, name, in, fmt::join(known, ", ")));
+      error(key.Mark(),
+            fmt::format("unknown key '{}{}'{} (known: {})", scope.prefix, name, in, fmt::join(known, ", ")));
       continue;
     }
     out.push_back(Entry{name, kv.second, key.Mark()});
@@ -91,11 +96,13 @@ Fields Reader::fields(const YAML::Node& node, const Scope& scope, const std::vec
 
 std::optional<std::string> Reader::scalar(const Entry& e, const std::string& key) {
   if (e.value.IsScalar()) return e.value.Scalar();
-  error(e.mark(), fmt::format("'{}' must be a single value{}", key, e.value.IsNull() ? ", found nothing" : ""));
+  error(e.mark(),
+        fmt::format("'{}' must be a single value{}", key, e.value.IsNull() ? ", found nothing" : ""));
   return std::nullopt;
 }
 
-std::optional<std::vector<std::pair<std::string, YAML::Mark>>> Reader::list(const Entry& e, const std::string& key) {
+std::optional<std::vector<std::pair<std::string, YAML::Mark>>> Reader::list(const Entry& e,
+                                                                            const std::string& key) {
   std::vector<std::pair<std::string, YAML::Mark>> out;
   if (e.value.IsNull()) return out;
   if (!e.value.IsSequence()) {
@@ -127,7 +134,9 @@ YAML::Mark Fields::mark(const std::string& key) const {
   return node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark();
 }
 
-void Fields::error(const std::string& key, const std::string& message) const { reader_->error(mark(key), message); }
+void Fields::error(const std::string& key, const std::string& message) const {
+  reader_->error(mark(key), message);
+}
 
 std::string Fields::str(const std::string& key, const std::string& fallback) const {
   const Entry* e = find(key);
@@ -144,7 +153,11 @@ std::string Fields::required(const std::string& key) const {
   const Entry* e = find(key);
   if (e && !e->value.IsNull() && !e->value.IsScalar()) return str(key);  // str reports the wrong type
   const std::string v = str(key);
-  if (v.empty()) reader_->error(mark(key), fmt::format("{} needs '{}'", scope_.owner.empty() ? (scope_.in.empty() ? "this" : scope_.in) : scope_.owner, key));
+  if (v.empty())
+    reader_->error(
+        mark(key),
+        fmt::format("{} needs '{}'",
+                    scope_.owner.empty() ? (scope_.in.empty() ? "this" : scope_.in) : scope_.owner, key));
   return v;
 }
 

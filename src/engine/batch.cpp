@@ -21,8 +21,10 @@ std::string build_batch_script(const std::vector<BatchItem>& items, std::string_
   if (!prelude.empty()) s += fmt::format("{{\n{}\n}} || exit $?\n", prelude);
   for (const auto& item : items) {
     // A leading newline before END guarantees the marker starts a line; the parser removes exactly that one.
-    s += fmt::format("printf '%s BEGIN %s\\n' '{0}' '{1}'\n( {2}\n) </dev/null 2>&1\nprintf '\\n%s END %s %d\\n' '{0}' '{1}' $?\n",
-                     marker, item.id, item.command);
+    s += fmt::format(
+        "printf '%s BEGIN %s\\n' '{0}' '{1}'\n( {2}\n) </dev/null 2>&1\nprintf '\\n%s END %s %d\\n' '{0}' "
+        "'{1}' $?\n",
+        marker, item.id, item.command);
   }
   return s;
 }

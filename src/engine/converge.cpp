@@ -33,7 +33,8 @@ std::string converge_script(const std::vector<std::pair<const ConvergeCheck*, st
   return s;
 }
 
-std::vector<StepResult> parse_converge_output(const std::vector<const ConvergeCheck*>& checks, const std::string& output) {
+std::vector<StepResult> parse_converge_output(const std::vector<const ConvergeCheck*>& checks,
+                                              const std::string& output) {
   std::map<std::string, std::string> outcome, last;
   for (const auto& line : lines_of(output)) {
     const auto w = split(line, ' ');
@@ -55,15 +56,17 @@ std::vector<StepResult> parse_converge_output(const std::vector<const ConvergeCh
     } else {
       r.status = StepStatus::Failed;
       const std::string said = last.contains(c->id) ? ": " + last[c->id] : "";
-      r.message = mask(it == outcome.end() ? fmt::format("no answer from the converge check{}", said)
-                                           : fmt::format("{} not converged after {} s{}", c->title, c->timeout_s, said));
+      r.message = mask(it == outcome.end()
+                           ? fmt::format("no answer from the converge check{}", said)
+                           : fmt::format("{} not converged after {} s{}", c->title, c->timeout_s, said));
     }
     out.push_back(std::move(r));
   }
   return out;
 }
 
-std::vector<StepResult> run_converge(Connection& connection, const Module& module, const TemplateContext& ctx) {
+std::vector<StepResult> run_converge(Connection& connection, const Module& module,
+                                     const TemplateContext& ctx) {
   std::vector<std::pair<const ConvergeCheck*, std::string>> rendered;
   std::vector<const ConvergeCheck*> order;
   std::vector<StepResult> failed;
@@ -81,7 +84,8 @@ std::vector<StepResult> run_converge(Connection& connection, const Module& modul
   }
   if (rendered.empty()) return failed;
   const auto t0 = std::chrono::steady_clock::now();
-  auto res = connection.run({"sh -s", converge_script(rendered), Privilege::Root, Millis{(longest + 60) * 1000LL}});
+  auto res =
+      connection.run({"sh -s", converge_script(rendered), Privilege::Root, Millis{(longest + 60) * 1000LL}});
   std::vector<StepResult> out;
   if (!res) {
     for (const auto* c : order)

@@ -70,12 +70,13 @@ Result<void> check_private(const struct stat& st, const std::string& path, bool 
     return fail(ErrorKind::Input, path + ": not a " + (directory ? "directory" : "regular file"));
   }
   if (st.st_uid != ::geteuid()) {
-    return fail(ErrorKind::Input, path + ": owned by uid " + std::to_string(st.st_uid) + ", not by the user running kbz-install");
+    return fail(ErrorKind::Input, path + ": owned by uid " + std::to_string(st.st_uid) +
+                                      ", not by the user running kbz-install");
   }
   if (st.st_mode & 077) {
-    return fail(ErrorKind::Input, path + ": permissions " + octal(st.st_mode) + " let group/others in; run `chmod " +
-                                      (directory ? "700" : "600") + " " + path +
-                                      "` and consider its secrets leaked (rotate them)");
+    return fail(ErrorKind::Input, path + ": permissions " + octal(st.st_mode) +
+                                      " let group/others in; run `chmod " + (directory ? "700" : "600") +
+                                      " " + path + "` and consider its secrets leaked (rotate them)");
   }
   return {};
 }
@@ -124,7 +125,8 @@ Result<std::optional<std::string>> read_private(const std::string& path) {
 }
 
 // KEY=VALUE lines; '#' comments and blank lines allowed. Messages never quote a line: it may be a secret.
-Result<std::vector<std::pair<std::string, std::string>>> parse_env(const std::string& text, const std::string& path) {
+Result<std::vector<std::pair<std::string, std::string>>> parse_env(const std::string& text,
+                                                                   const std::string& path) {
   std::vector<std::pair<std::string, std::string>> out;
   std::vector<std::string> problems;
   size_t start = 0;
@@ -186,7 +188,8 @@ std::string dir_of(const std::string& workdir) { return (fs::path(workdir) / "cr
 
 Result<Secret> ensure(const std::string& workdir, const std::string& name, const std::string& key,
                       std::size_t length, Charset charset) {
-  if (!valid_name(name)) return fail(ErrorKind::Usage, "credentials file name '" + name + "' must use a-z, 0-9, '-', '_'");
+  if (!valid_name(name))
+    return fail(ErrorKind::Usage, "credentials file name '" + name + "' must use a-z, 0-9, '-', '_'");
   if (!valid_key(key)) return fail(ErrorKind::Usage, "credentials key '" + key + "' must use A-Z, 0-9, '_'");
   if (length < 8 || length > 4096) {
     return fail(ErrorKind::Usage, "credentials " + name + "/" + key + ": length must be 8..4096");
@@ -198,7 +201,8 @@ Result<Secret> ensure(const std::string& workdir, const std::string& name, const
   // maybe already applied to servers, would be lost.
   const std::string lock_path = dir + "/.lock";
   Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (lock.get() < 0 || ::fchmod(lock.get(), 0600) != 0) return fail(ErrorKind::Io, sys_error(lock_path, errno));
+  if (lock.get() < 0 || ::fchmod(lock.get(), 0600) != 0)
+    return fail(ErrorKind::Io, sys_error(lock_path, errno));
   while (::flock(lock.get(), LOCK_EX) != 0) {
     if (errno != EINTR) return fail(ErrorKind::Io, sys_error(lock_path, errno));
   }

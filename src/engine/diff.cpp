@@ -1,8 +1,8 @@
 #include "kbz/engine/diff.hpp"
 
-#include <dtl/dtl.hpp>
 #include <fmt/format.h>
 
+#include <dtl/dtl.hpp>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -35,7 +35,8 @@ std::string unified_diff(const std::string& remote, const std::string& rendered,
   return out.str();
 }
 
-std::vector<std::string> secret_line_prefixes(const std::string& rendered_with_markers, const std::string& marker) {
+std::vector<std::string> secret_line_prefixes(const std::string& rendered_with_markers,
+                                              const std::string& marker) {
   std::vector<std::string> out;
   for (const auto& line : split_lines(rendered_with_markers)) {
     const auto at = line.find(marker);

@@ -36,9 +36,9 @@ echo "hostname=$(hostname)"
 }
 
 const std::vector<std::string>& fact_names() {
-  static const std::vector<std::string> names = {"os_id", "os_version_id", "os_codename", "ssh_unit", "resolver",
-                                                 "init", "virt", "ssh_client_ip", "arch", "kernel", "docker_version",
-                                                 "hostname"};
+  static const std::vector<std::string> names = {
+      "os_id", "os_version_id", "os_codename", "ssh_unit", "resolver",       "init",
+      "virt",  "ssh_client_ip", "arch",        "kernel",   "docker_version", "hostname"};
   return names;
 }
 

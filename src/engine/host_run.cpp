@@ -50,7 +50,10 @@ StepResult result(std::string id, StepStatus status = StepStatus::Skipped, std::
 class HostWorker {
  public:
   HostWorker(Connection& connection, const HostJob& job)
-      : conn_(&connection), job_(job), ctx_(job.context), base_(connection.stats()),
+      : conn_(&connection),
+        job_(job),
+        ctx_(job.context),
+        base_(connection.stats()),
         rolling_leave_(job.rolling, job.context.host.hostname) {}
 
   HostRun run();
@@ -70,7 +73,8 @@ class HostWorker {
     if (job_.observer) job_.observer->step_finished(run_.host, r);
     results_.push_back(std::move(r));
   }
-  // Passed, nothing to roll, skipped or not for this host: hosts waiting in this rolling step stop counting on it.
+  // Passed, nothing to roll, skipped or not for this host: hosts waiting in this rolling step stop counting
+  // on it.
   void leave_rolling(const Step& step) {
     if (step.rolling && job_.rolling) job_.rolling->leave(step.id, run_.host.hostname);
   }
@@ -92,8 +96,8 @@ class HostWorker {
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
   std::vector<std::string> plan_changed_files_;  // Plan: paths earlier file steps would rewrite
-  std::vector<std::string> plan_pending_;         // Plan: ids of earlier steps that would change
-  RollingLeave rolling_leave_;                    // any way out of this host's work: nobody waits for it
+  std::vector<std::string> plan_pending_;        // Plan: ids of earlier steps that would change
+  RollingLeave rolling_leave_;                   // any way out of this host's work: nobody waits for it
 };
 
 // Plan only: in apply an earlier file step rewrites a config before this step's check runs again (the
@@ -107,13 +111,15 @@ std::string HostWorker::plan_recreate(const StepDecision& d) const {
 }
 
 // A templated command of a step as root, polled until it succeeds when poll_timeout_s > 0. "" = success.
-std::string HostWorker::run_templated(const Step& step, const std::string& text, const char* what, Millis timeout,
-                                      int poll_timeout_s) {
+std::string HostWorker::run_templated(const Step& step, const std::string& text, const char* what,
+                                      Millis timeout, int poll_timeout_s) {
   auto cmd = render_command(text, ctx_, fmt::format("step '{}' {}", step.id, what));
   if (!cmd) return cmd.error().message;
-  auto res = exec({poll_timeout_s > 0 ? wait_loop(*cmd, poll_timeout_s) : *cmd, "", Privilege::Root, timeout});
+  auto res =
+      exec({poll_timeout_s > 0 ? wait_loop(*cmd, poll_timeout_s) : *cmd, "", Privilege::Root, timeout});
   if (!res) return res.error().message;
-  if (res->exit_status != 0) return fmt::format("{} exited {}: {}", what, res->exit_status, why_from(res->out + "\n" + res->err));
+  if (res->exit_status != 0)
+    return fmt::format("{} exited {}: {}", what, res->exit_status, why_from(res->out + "\n" + res->err));
   return {};
 }
 
@@ -121,18 +127,21 @@ std::string HostWorker::run_templated(const Step& step, const std::string& text,
 // (typo, missing tool): calling every host a replica then could restart the master without a failover.
 Result<bool> HostWorker::is_primary(const Step& step) {
   if (step.rolling->primary_check.empty()) return false;
-  auto cmd = render_command(step.rolling->primary_check, ctx_, fmt::format("step '{}' rolling.primary_check", step.id));
+  auto cmd = render_command(step.rolling->primary_check, ctx_,
+                            fmt::format("step '{}' rolling.primary_check", step.id));
   if (!cmd) return std::unexpected(cmd.error());
   auto res = exec({*cmd, "", Privilege::Root, Millis{60000}});
   if (!res) return std::unexpected(res.error());
   if (res->exit_status == 126 || res->exit_status == 127)
-    return fail(ErrorKind::Remote, fmt::format("exited {}: {}", res->exit_status, why_from(res->out + "\n" + res->err)));
+    return fail(ErrorKind::Remote,
+                fmt::format("exited {}: {}", res->exit_status, why_from(res->out + "\n" + res->err)));
   return res->exit_status == 0;
 }
 
 // One change: uploads and the apply; for a rolled step (turn set) before_primary first on the primary and
 // `ready` polled after, then the turn passes to the next host. Sets r's status and message.
-void HostWorker::apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r) {
+void HostWorker::apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn,
+                              StepResult& r) {
   const auto t0 = Clock::now();
   activity(step.id);
   std::string why;
@@ -147,22 +156,28 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
         break;
       }
     if (res) res = exec(d.apply);
-    if (!res) why = res.error().message;
-    else if (res->exit_status != 0) why = fmt::format("exit {}: {}", res->exit_status, why_from(res->out + "\n" + res->err));
+    if (!res)
+      why = res.error().message;
+    else if (res->exit_status != 0)
+      why = fmt::format("exit {}: {}", res->exit_status, why_from(res->out + "\n" + res->err));
     else if (turn && !step.rolling->ready.empty()) {
       activity(step.id + " (rolling: waiting until ready)");
       const int wait_s = step.rolling->ready_timeout_s;
-      if (auto not_ready = run_templated(step, step.rolling->ready, "rolling.ready", Millis{(wait_s + 30) * 1000LL}, wait_s);
+      if (auto not_ready = run_templated(step, step.rolling->ready, "rolling.ready",
+                                         Millis{(wait_s + 30) * 1000LL}, wait_s);
           !not_ready.empty())
         why = d.message + "; " + not_ready;
     }
   }
   const bool waited = d.success == SuccessIs::Ok;
   r.status = !why.empty() ? StepStatus::Failed : waited ? StepStatus::Ok : StepStatus::Changed;
-  r.message = !why.empty() ? why : waited ? fmt::format("ready after {} s", since(t0).count() / 1000) : d.message;
+  r.message = !why.empty() ? why
+              : waited     ? fmt::format("ready after {} s", since(t0).count() / 1000)
+                           : d.message;
   if (turn) {
-    r.message += fmt::format(" (rolling {}/{}{}{})", turn->position, turn->total, turn->primary ? ", primary" : "",
-                             turn->after.empty() ? "" : ", after " + turn->after);
+    r.message +=
+        fmt::format(" (rolling {}/{}{}{})", turn->position, turn->total, turn->primary ? ", primary" : "",
+                    turn->after.empty() ? "" : ", after " + turn->after);
     job_.rolling->done(step.id, run_.host.hostname, why.empty());  // the next host may go
   }
   r.message = mask(r.message);
@@ -189,7 +204,8 @@ Result<void> HostWorker::gather(size_t first, bool take_lock) {
       if (auto cmd = render_command(c.check, shell_ctx, fmt::format("converge '{}' check", c.id)))
         items.push_back({std::string(kConvergePrefix) + c.id, *cmd});
     }
-  const std::string prelude = (take_lock ? host_lock_prelude(job_.lock) : std::string{}) + facts_shell_prelude();
+  const std::string prelude =
+      (take_lock ? host_lock_prelude(job_.lock) : std::string{}) + facts_shell_prelude();
   const std::string marker = new_batch_marker();
   // The script travels on stdin: long, and never in argv.
   auto res = exec({"sh -s", build_batch_script(items, marker, prelude), Privilege::Root, Millis{0}});
@@ -204,9 +220,12 @@ Result<void> HostWorker::gather(size_t first, bool take_lock) {
   auto parsed = parse_batch_output(res->out, marker, items);
   if (!parsed) return std::unexpected(parsed.error());
   for (const auto& o : *parsed) {
-    if (o.id == kFactsItem) ctx_.facts = parse_facts(o.output);
-    else if (o.id.starts_with(kConvergePrefix)) run_.converge_at_start[o.id.substr(kConvergePrefix.size())] = o.exit_status == 0;
-    else checks_[o.id] = {o.exit_status, o.output};
+    if (o.id == kFactsItem)
+      ctx_.facts = parse_facts(o.output);
+    else if (o.id.starts_with(kConvergePrefix))
+      run_.converge_at_start[o.id.substr(kConvergePrefix.size())] = o.exit_status == 0;
+    else
+      checks_[o.id] = {o.exit_status, o.output};
   }
   return {};
 }
@@ -241,12 +260,14 @@ void HostWorker::fetch_diffs(std::vector<std::pair<size_t, FileWrite>>& files) {
     auto& r = *std::find_if(results_.begin(), results_.end(),
                             [&](const StepResult& s) { return s.step_id == job_.module->steps[i].id; });
     // Secret lines hidden first: the remote copy may hold a secret the Masker does not know.
-    if (!d.remote_exists) r.diff = unified_diff("", hide_secret_lines("", d.rendered, d.secret_prefixes).second, d.path, false);
+    if (!d.remote_exists)
+      r.diff = unified_diff("", hide_secret_lines("", d.rendered, d.secret_prefixes).second, d.path, false);
     else if (remote.contains(fmt::format("f{}", i))) {
-      const auto [old_text, new_text] = hide_secret_lines(remote[fmt::format("f{}", i)], d.rendered, d.secret_prefixes);
+      const auto [old_text, new_text] =
+          hide_secret_lines(remote[fmt::format("f{}", i)], d.rendered, d.secret_prefixes);
       r.diff = unified_diff(old_text, new_text, d.path);
-    }
-    else r.diff = mask(fmt::format("(remote {} could not be read for a diff: {})\n", d.path, fetch_error));
+    } else
+      r.diff = mask(fmt::format("(remote {} could not be read for a diff: {})\n", d.path, fetch_error));
   }
 }
 
@@ -288,7 +309,8 @@ void HostWorker::run_handlers(const std::set<std::string>& notified, bool host_f
         if (!fresh) {
           // The pool has already closed the old session: nothing may use it again.
           conn_ = nullptr;
-          why = "a NEW SSH session was refused after this handler (access may be lost): " + fresh.error().message;
+          why = "a NEW SSH session was refused after this handler (access may be lost): " +
+                fresh.error().message;
         } else {
           conn_ = *fresh;
           base_ = conn_->stats();
@@ -359,12 +381,14 @@ HostRun HostWorker::run() {
           }
         }
         // Plan on a fresh host: the image, account or mounted file a container needs comes from earlier steps
-        // that only WOULD run. Not a failure of the plan: say what apply will do and why it cannot be checked.
+        // that only WOULD run. Not a failure of the plan: say what apply will do and why it cannot be
+        // checked.
         if (!d && !apply && step.kind->traits().defers_in_plan && d.error().kind == ErrorKind::Remote &&
             !plan_pending_.empty()) {
           StepDecision later;
           later.change = true;
-          later.message = fmt::format("runs once the steps before it ran (not checkable yet: {})", d.error().message);
+          later.message =
+              fmt::format("runs once the steps before it ran (not checkable yet: {})", d.error().message);
           d = std::move(later);
         }
         if (!d) {
@@ -436,7 +460,8 @@ std::string host_lock_prelude(const HostLock& lock) {
       "  printf 'installer=%s\\npid=%s\\nrun_id=%s\\nstarted=%s\\n' {1} {2} {3} {4} > \"$kbz_lock/info\"\n"
       "elif grep -qx {5} \"$kbz_lock/info\" 2>/dev/null; then :\n"
       "else\n"
-      "  echo \"held by: $(tr '\\n' ' ' < \"$kbz_lock/info\" 2>/dev/null)(if no run is active: rm -r $kbz_lock)\"\n"
+      "  echo \"held by: $(tr '\\n' ' ' < \"$kbz_lock/info\" 2>/dev/null)(if no run is active: rm -r "
+      "$kbz_lock)\"\n"
       "  exit {6}\n"
       "fi\n",
       shell_quote(lock.path), shell_quote(lock.installer), lock.pid, shell_quote(lock.run_id),
@@ -444,8 +469,9 @@ std::string host_lock_prelude(const HostLock& lock) {
 }
 
 std::string host_lock_release(const HostLock& lock) {
-  return fmt::format("kbz_lock={}; if grep -qx {} \"$kbz_lock/info\" 2>/dev/null; then rm -rf \"$kbz_lock\"; fi",
-                     shell_quote(lock.path), shell_quote("run_id=" + lock.run_id));
+  return fmt::format(
+      "kbz_lock={}; if grep -qx {} \"$kbz_lock/info\" 2>/dev/null; then rm -rf \"$kbz_lock\"; fi",
+      shell_quote(lock.path), shell_quote("run_id=" + lock.run_id));
 }
 
 bool selector_matches(const std::string& selector, const Host& host) {
@@ -459,7 +485,9 @@ bool step_applies(const Step& step, const Host& host, const Facts& facts) {
   return selector_matches(step.hosts, host) && evaluate_when(step.when, facts, host);
 }
 
-bool converge_applies(const ConvergeCheck& check, const Host& host) { return selector_matches(check.hosts, host); }
+bool converge_applies(const ConvergeCheck& check, const Host& host) {
+  return selector_matches(check.hosts, host);
+}
 
 HostRun run_host(Connection& connection, const HostJob& job) { return HostWorker(connection, job).run(); }
 

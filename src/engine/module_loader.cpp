@@ -25,11 +25,15 @@ using yaml::Reader;
 using yaml::Scope;
 
 std::string article(std::string_view kind) {
-  return std::string(kind.empty() || std::string_view("aeiou").find(kind.front()) == std::string_view::npos ? "a " : "an ") +
+  return std::string(kind.empty() || std::string_view("aeiou").find(kind.front()) == std::string_view::npos
+                         ? "a "
+                         : "an ") +
          std::string(kind);
 }
 
-bool matches(const std::string& text, const char* pattern) { return std::regex_match(text, std::regex(pattern)); }
+bool matches(const std::string& text, const char* pattern) {
+  return std::regex_match(text, std::regex(pattern));
+}
 
 class ModuleParser {
  public:
@@ -56,7 +60,8 @@ class ModuleParser {
       return;
     }
     RollingSpec spec;
-    const Fields rf = r_.fields(r, Scope{"", "rolling", "rolling"}, {"primary_check", "before_primary", "ready", "ready_timeout"});
+    const Fields rf = r_.fields(r, Scope{"", "rolling", "rolling"},
+                                {"primary_check", "before_primary", "ready", "ready_timeout"});
     spec.primary_check = rf.str("primary_check");
     spec.before_primary = rf.str("before_primary");
     spec.ready = rf.str("ready");
@@ -116,8 +121,8 @@ class ModuleParser {
       if (anywhere.contains(key))
         r_.error(kv.second.Mark(), fmt::format("'{}' does not apply to {} step", key, article(kind_name)));
       else
-        r_.error(kv.first.Mark(), fmt::format("unknown key '{}' in {} step (known: {})", key, article(kind_name),
-                                              fmt::join(known, ", ")));
+        r_.error(kv.first.Mark(), fmt::format("unknown key '{}' in {} step (known: {})", key,
+                                              article(kind_name), fmt::join(known, ", ")));
     }
     const Fields f = r_.fields(n, Scope{"", article(kind_name) + " step", what}, {});
     s.title = f.str("title", s.id);
@@ -125,7 +130,8 @@ class ModuleParser {
     s.hosts = f.str("hosts");
     s.when = f.str("when");
     if (!s.when.empty() && !matches(s.when, R"(\s*(facts|host)\.[a-z0-9_]+\s*(==|!=)\s*\S.*)"))
-      f.error("when", fmt::format("{}: when must look like 'facts.NAME == VALUE' or 'host.role != k8s'", what));
+      f.error("when",
+              fmt::format("{}: when must look like 'facts.NAME == VALUE' or 'host.role != k8s'", what));
     s.notify = f.list("notify");
     s.timeout_s = s.kind->traits().default_timeout_s;
     if (f.has("timeout")) {
@@ -147,25 +153,30 @@ class ModuleParser {
       // The same rule as kbz.yaml images.*: a version tag or a digest, never :latest or no tag.
       const auto slash = ref.find_last_of('/');
       const auto last = ref.substr(slash == std::string::npos ? 0 : slash + 1);
-      if (ref.find("@sha256:") == std::string::npos && (last.find(':') == std::string::npos || last.ends_with(":latest")))
-        r_.error(node[name].Mark(), fmt::format("images.{}: '{}' must be pinned (a version tag or @sha256: digest)", name, ref));
+      if (ref.find("@sha256:") == std::string::npos &&
+          (last.find(':') == std::string::npos || last.ends_with(":latest")))
+        r_.error(node[name].Mark(),
+                 fmt::format("images.{}: '{}' must be pinned (a version tag or @sha256: digest)", name, ref));
     }
   }
 
   void credentials(const Fields& root, Module& m) {
     std::set<std::string> keys;
     for (const auto& c : seq(root, "credentials")) {
-      const Fields f = r_.fields(c, Scope{"", "a credential", "a credential"}, {"file", "key", "length", "charset"});
+      const Fields f =
+          r_.fields(c, Scope{"", "a credential", "a credential"}, {"file", "key", "length", "charset"});
       CredentialSpec spec;
       spec.file = f.required("file");
       spec.key = f.required("key");
-      if (!spec.key.empty() && !matches(spec.key, "[A-Z][A-Z0-9_]*")) f.error("key", "credential key must be UPPER_SNAKE_CASE");
+      if (!spec.key.empty() && !matches(spec.key, "[A-Z][A-Z0-9_]*"))
+        f.error("key", "credential key must be UPPER_SNAKE_CASE");
       if (!spec.file.empty() && !matches(spec.file, "[a-z0-9][a-z0-9_-]*"))
         f.error("file", "credential file must be a plain name like 'redis'");
       spec.length = f.integer("length", spec.length, INT32_MIN, INT32_MAX);
       if (spec.length < 16 || spec.length > 256) f.error("length", "credential length must be 16..256");
       spec.charset = f.str("charset", spec.charset);
-      if (spec.charset != "alnum" && spec.charset != "hex") f.error("charset", "charset must be alnum or hex");
+      if (spec.charset != "alnum" && spec.charset != "hex")
+        f.error("charset", "charset must be alnum or hex");
       if (!spec.key.empty() && !keys.insert(spec.key).second)
         r_.error(c.Mark(), fmt::format("credential '{}' declared twice", spec.key));
       m.credentials.push_back(spec);
@@ -178,15 +189,22 @@ class ModuleParser {
         {"cidr", SettingType::Cidr},     {"ip", SettingType::Ip},           {"list", SettingType::List}};
     std::set<std::string> keys;
     for (const auto& n : seq(root, "settings")) {
-      const Fields f = r_.fields(n, Scope{"", "a setting", "a setting"}, {"key", "type", "default", "pattern", "min", "max", "doc_fr"});
+      const Fields f = r_.fields(n, Scope{"", "a setting", "a setting"},
+                                 {"key", "type", "default", "pattern", "min", "max", "doc_fr"});
       SettingSpec spec;
       spec.module = m.number;
       spec.key = f.required("key");
       if (!spec.key.empty() && !matches(spec.key, "[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+"))
-        f.error("key", fmt::format("setting key '{}' must be dotted lower-case words (e.g. postgres.max_connections)", spec.key));
+        f.error("key", fmt::format(
+                           "setting key '{}' must be dotted lower-case words (e.g. postgres.max_connections)",
+                           spec.key));
       const std::string type = f.str("type", "string");
-      if (auto t = types.find(type); t != types.end()) spec.type = t->second;
-      else f.error("type", fmt::format("setting type '{}' is not one of string, integer, boolean, cidr, ip, list", type));
+      if (auto t = types.find(type); t != types.end())
+        spec.type = t->second;
+      else
+        f.error(
+            "type",
+            fmt::format("setting type '{}' is not one of string, integer, boolean, cidr, ip, list", type));
       spec.pattern = f.str("pattern");
       try {
         std::regex check(spec.pattern);
@@ -197,9 +215,12 @@ class ModuleParser {
       spec.min = f.integer("min", 0, INT32_MIN, INT32_MAX);
       spec.max = f.integer("max", 0, INT32_MIN, INT32_MAX);
       spec.doc_fr = f.str("doc_fr");
-      if (spec.type == SettingType::List) spec.default_value = f.list("default");
-      else if (f.has("default")) spec.default_value = {f.str("default")};
-      else f.error("key", fmt::format("setting '{}' needs a 'default'", spec.key));
+      if (spec.type == SettingType::List)
+        spec.default_value = f.list("default");
+      else if (f.has("default"))
+        spec.default_value = {f.str("default")};
+      else
+        f.error("key", fmt::format("setting '{}' needs a 'default'", spec.key));
       if (!spec.key.empty() && !keys.insert(spec.key).second)
         f.error("key", fmt::format("setting '{}' declared twice", spec.key));
       m.settings.push_back(std::move(spec));
@@ -209,14 +230,16 @@ class ModuleParser {
   void handlers(const Fields& root, Module& m) {
     std::set<std::string> ids;
     for (const auto& n : seq(root, "handlers")) {
-      const Fields f = r_.fields(n, Scope{"", "a handler", "a handler"}, {"id", "title", "validate", "command", "reconnect"});
+      const Fields f = r_.fields(n, Scope{"", "a handler", "a handler"},
+                                 {"id", "title", "validate", "command", "reconnect"});
       Handler h;
       h.id = f.required("id");
       h.title = f.str("title", h.id);
       h.validate = f.str("validate");
       h.command = f.required("command");
       h.reconnect = f.boolean("reconnect", false);
-      if (!h.id.empty() && !ids.insert(h.id).second) f.error("id", fmt::format("handler id '{}' is used twice", h.id));
+      if (!h.id.empty() && !ids.insert(h.id).second)
+        f.error("id", fmt::format("handler id '{}' is used twice", h.id));
       m.handlers.push_back(std::move(h));
     }
   }
@@ -224,7 +247,8 @@ class ModuleParser {
   void converge(const Fields& root, Module& m) {
     std::set<std::string> ids;
     for (const auto& n : seq(root, "converge")) {
-      const Fields f = r_.fields(n, Scope{"", "a converge check", "a converge check"}, {"id", "title", "title_fr", "hosts", "check", "timeout"});
+      const Fields f = r_.fields(n, Scope{"", "a converge check", "a converge check"},
+                                 {"id", "title", "title_fr", "hosts", "check", "timeout"});
       ConvergeCheck c;
       c.id = f.required("id");
       c.title = f.str("title", c.id);
@@ -232,7 +256,8 @@ class ModuleParser {
       c.hosts = f.str("hosts");
       c.check = f.required("check");
       c.timeout_s = f.integer("timeout", c.timeout_s, 1, 3600);
-      if (!c.id.empty() && !ids.insert(c.id).second) f.error("id", fmt::format("converge id '{}' is used twice", c.id));
+      if (!c.id.empty() && !ids.insert(c.id).second)
+        f.error("id", fmt::format("converge id '{}' is used twice", c.id));
       m.converge.push_back(std::move(c));
     }
   }
@@ -241,8 +266,8 @@ class ModuleParser {
     std::set<std::string> ids;
     for (const auto& n : seq(root, "verify")) {
       const Fields f = r_.fields(n, Scope{"", "a verify check", "a verify check"},
-                                 {"id", "title_fr", "component", "hosts", "when", "command", "expect_exit", "expect_regex",
-                                  "value_regex", "severity"});
+                                 {"id", "title_fr", "component", "hosts", "when", "command", "expect_exit",
+                                  "expect_regex", "value_regex", "severity"});
       VerifyCheck c;
       c.id = f.required("id");
       const std::string what = fmt::format("verify check '{}'", c.id);
@@ -264,11 +289,13 @@ class ModuleParser {
       const auto sev = f.str("severity", "error");
       if (sev != "error" && sev != "warning") f.error("severity", "severity must be error or warning");
       c.severity = sev == "warning" ? Severity::Warning : Severity::Error;
-      if (!c.id.empty() && !ids.insert(c.id).second) f.error("id", fmt::format("verify check id '{}' is used twice", c.id));
+      if (!c.id.empty() && !ids.insert(c.id).second)
+        f.error("id", fmt::format("verify check id '{}' is used twice", c.id));
       m.checks.push_back(std::move(c));
     }
     for (const auto& n : seq(root, "failover")) {
-      const Fields f = r_.fields(n, Scope{"", "a failover scenario", "a failover scenario"}, {"id", "kind", "title_fr", "params"});
+      const Fields f = r_.fields(n, Scope{"", "a failover scenario", "a failover scenario"},
+                                 {"id", "kind", "title_fr", "params"});
       FailoverScenario sc;
       sc.id = f.required("id");
       sc.kind = f.required("kind");
@@ -279,13 +306,15 @@ class ModuleParser {
   }
 
   Module module(const YAML::Node& root) {
-    const Fields f = r_.fields(root, Scope{"", "module.yaml", "module.yaml"},
-                               {"number", "id", "title", "title_fr", "doc", "targets", "versions", "images", "ports",
-                                "credentials", "settings", "steps", "handlers", "converge", "verify", "failover"});
+    const Fields f =
+        r_.fields(root, Scope{"", "module.yaml", "module.yaml"},
+                  {"number", "id", "title", "title_fr", "doc", "targets", "versions", "images", "ports",
+                   "credentials", "settings", "steps", "handlers", "converge", "verify", "failover"});
     Module m;
     if (!f.has("number")) r_.error(root.Mark(), "module.yaml needs 'number'");
     m.number = f.integer("number", 0, INT32_MIN, INT32_MAX);
-    if (f.has("number") && (m.number <= 0 || m.number > 99)) f.error("number", "number must be between 1 and 99");
+    if (f.has("number") && (m.number <= 0 || m.number > 99))
+      f.error("number", "number must be between 1 and 99");
     m.id = f.required("id");
     m.title = f.required("title");
     m.title_fr = f.str("title_fr", m.title);
@@ -349,12 +378,15 @@ Result<std::vector<std::string>> module_folders(const ModuleSource& source) {
   if (source.modules_dir) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(*source.modules_dir, ec))
-      if (e.is_directory() && fs::exists(e.path() / "module.yaml")) names.insert(e.path().filename().string());
-    if (ec) return fail(ErrorKind::Input, fmt::format("--modules-dir {}: {}", *source.modules_dir, ec.message()));
+      if (e.is_directory() && fs::exists(e.path() / "module.yaml"))
+        names.insert(e.path().filename().string());
+    if (ec)
+      return fail(ErrorKind::Input, fmt::format("--modules-dir {}: {}", *source.modules_dir, ec.message()));
   } else {
     for (const auto& [path, _] : embedded_module_files()) {
       const auto slash = path.find('/');
-      if (slash != std::string::npos && path.substr(slash + 1) == "module.yaml") names.insert(path.substr(0, slash));
+      if (slash != std::string::npos && path.substr(slash + 1) == "module.yaml")
+        names.insert(path.substr(0, slash));
     }
   }
   return std::vector<std::string>(names.begin(), names.end());
@@ -387,11 +419,13 @@ Result<Module> load_folder(const std::string& folder, const ModuleSource& source
   auto m = parse_module(yaml_text, origin);
   if (!m) return m;
   m->templates = std::move(templates);
-  m->source_dir = source.modules_dir ? (fs::path(*source.modules_dir) / folder).string() : "embedded:" + folder;
+  m->source_dir =
+      source.modules_dir ? (fs::path(*source.modules_dir) / folder).string() : "embedded:" + folder;
   if (auto ok = validate_steps(*m, origin); !ok) return std::unexpected(ok.error());
   const auto expected_prefix = fmt::format("{:02d}-", m->number);
   if (!folder.starts_with(expected_prefix))
-    return fail(ErrorKind::Input, fmt::format("{}: number {} does not match the folder name '{}'", origin, m->number, folder));
+    return fail(ErrorKind::Input,
+                fmt::format("{}: number {} does not match the folder name '{}'", origin, m->number, folder));
   return m;
 }
 

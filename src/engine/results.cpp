@@ -5,16 +5,22 @@
 namespace kbz {
 
 int HostRun::count(StepStatus s) const {
-  return static_cast<int>(std::count_if(steps.begin(), steps.end(), [s](const StepResult& r) { return r.status == s; }));
+  return static_cast<int>(
+      std::count_if(steps.begin(), steps.end(), [s](const StepResult& r) { return r.status == s; }));
 }
 
 const char* status_word(StepStatus s) {
   switch (s) {
-    case StepStatus::Ok: return "ok";
-    case StepStatus::Changed: return "changed";
-    case StepStatus::WouldChange: return "would change";
-    case StepStatus::Failed: return "failed";
-    case StepStatus::Skipped: return "skipped";
+    case StepStatus::Ok:
+      return "ok";
+    case StepStatus::Changed:
+      return "changed";
+    case StepStatus::WouldChange:
+      return "would change";
+    case StepStatus::Failed:
+      return "failed";
+    case StepStatus::Skipped:
+      return "skipped";
   }
   return "?";
 }
@@ -38,17 +44,26 @@ bool VerifyRun::ok() const {
   if (!unreachable.empty()) return false;
   const bool check_failed = std::any_of(checks.begin(), checks.end(),
                                         [](const CheckResult& c) { return c.status == CheckStatus::Fail; });
-  const bool failover_failed = std::any_of(failovers.begin(), failovers.end(),
-                                           [](const FailoverResult& f) { return f.status == CheckStatus::Fail; });
+  const bool failover_failed = std::any_of(failovers.begin(), failovers.end(), [](const FailoverResult& f) {
+    return f.status == CheckStatus::Fail;
+  });
   return !check_failed && !failover_failed;
 }
 
 void CheckTally::add(CheckStatus s) {
   switch (s) {
-    case CheckStatus::Pass: ++pass; break;
-    case CheckStatus::Fail: ++fail; break;
-    case CheckStatus::Warn: ++warn; break;
-    case CheckStatus::Skipped: ++skipped; break;
+    case CheckStatus::Pass:
+      ++pass;
+      break;
+    case CheckStatus::Fail:
+      ++fail;
+      break;
+    case CheckStatus::Warn:
+      ++warn;
+      break;
+    case CheckStatus::Skipped:
+      ++skipped;
+      break;
   }
 }
 

@@ -10,7 +10,8 @@
 namespace kbz {
 
 bool has_rolling_step(const Module& module) {
-  return std::any_of(module.steps.begin(), module.steps.end(), [](const Step& s) { return s.rolling.has_value(); });
+  return std::any_of(module.steps.begin(), module.steps.end(),
+                     [](const Step& s) { return s.rolling.has_value(); });
 }
 
 // One rolling step. A member goes Pending -> Arrived (needs a change) -> Declared (primary or not) -> Going
@@ -26,9 +27,9 @@ struct RollingCoordinator::Gate {
   std::vector<Member> members;  // inventory order
   std::vector<size_t> order;    // members that roll, replicas then primary; fixed once every answer is in
   bool ordered = false;
-  size_t next = 0;              // index in `order` of the host whose turn it is
-  std::string last_done;        // the host that changed last
-  std::string failed;           // non-empty: rolling stopped by this host
+  size_t next = 0;        // index in `order` of the host whose turn it is
+  std::string last_done;  // the host that changed last
+  std::string failed;     // non-empty: rolling stopped by this host
 
   Member* find(const std::string& host) {
     for (auto& m : members)
@@ -43,7 +44,9 @@ struct RollingCoordinator::Gate {
     while (next < order.size() && members[order[next]].state == State::Passed) ++next;
     return next < order.size() ? &members[order[next]] : nullptr;
   }
-  std::string stop_message() const { return fmt::format("rolling stopped: {} failed at {}", failed, step_id); }
+  std::string stop_message() const {
+    return fmt::format("rolling stopped: {} failed at {}", failed, step_id);
+  }
 };
 
 RollingCoordinator::RollingCoordinator(const Module& module, std::vector<std::string> hosts) {
@@ -71,7 +74,12 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
   Gate* g = gate(step_id);
   Gate::Member* me = g ? g->find(host) : nullptr;
   if (!me || me->state != State::Pending)
-    return {Outcome::Stopped, 0, 0, false, {}, fmt::format("{} is not waiting in rolling step {} (internal error)", host, step_id)};
+    return {Outcome::Stopped,
+            0,
+            0,
+            false,
+            {},
+            fmt::format("{} is not waiting in rolling step {} (internal error)", host, step_id)};
 
   // A signal handler cannot notify a condition variable: poll the Ctrl-C flag while waiting.
   const auto wait = [&](auto ready) {
@@ -84,7 +92,8 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
   const auto give_up = [&](Outcome outcome) {
     me->state = State::Passed;
     changed_.notify_all();
-    return RollingTurn{outcome, 0, 0, false, {}, outcome == Outcome::Stopped ? g->stop_message() : "interrupted"};
+    return RollingTurn{outcome, 0,  0,
+                       false,   {}, outcome == Outcome::Stopped ? g->stop_message() : "interrupted"};
   };
 
   me->state = State::Arrived;
@@ -106,13 +115,15 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
   me->primary = *primary;
   me->state = State::Declared;
   changed_.notify_all();
-  if (!wait([&] { return !g->any(State::Pending) && !g->any(State::Arrived); })) return give_up(Outcome::Interrupted);
+  if (!wait([&] { return !g->any(State::Pending) && !g->any(State::Arrived); }))
+    return give_up(Outcome::Interrupted);
   if (!g->failed.empty()) return give_up(Outcome::Stopped);
 
   if (!g->ordered) {
     for (bool primaries : {false, true})
       for (size_t i = 0; i < g->members.size(); ++i)
-        if (g->members[i].state == State::Declared && g->members[i].primary == primaries) g->order.push_back(i);
+        if (g->members[i].state == State::Declared && g->members[i].primary == primaries)
+          g->order.push_back(i);
     g->ordered = true;
   }
   if (!wait([&] { return g->current() == me; })) return give_up(Outcome::Interrupted);
@@ -120,8 +131,12 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
 
   me->state = State::Going;
   const auto at = std::find(g->order.begin(), g->order.end(), static_cast<size_t>(me - g->members.data()));
-  return {Outcome::Go, static_cast<int>(at - g->order.begin()) + 1, static_cast<int>(g->order.size()), me->primary,
-          g->last_done, {}};
+  return {Outcome::Go,
+          static_cast<int>(at - g->order.begin()) + 1,
+          static_cast<int>(g->order.size()),
+          me->primary,
+          g->last_done,
+          {}};
 }
 
 void RollingCoordinator::done(const std::string& step_id, const std::string& host, bool ok) {
@@ -130,8 +145,10 @@ void RollingCoordinator::done(const std::string& step_id, const std::string& hos
   Gate::Member* me = g ? g->find(host) : nullptr;
   if (!me || me->state != Gate::State::Going) return;
   me->state = Gate::State::Passed;
-  if (ok) g->last_done = host;
-  else if (g->failed.empty()) g->failed = host;
+  if (ok)
+    g->last_done = host;
+  else if (g->failed.empty())
+    g->failed = host;
   changed_.notify_all();
 }
 

@@ -4,10 +4,7 @@
 // docs/SETTINGS.md; keep the three in step.
 #include "kbz/engine/settings.hpp"
 
-#include "kbz/core/yaml_reader.hpp"
-
 #include <arpa/inet.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
@@ -16,16 +13,18 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <regex>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <utility>
+
+#include "kbz/core/yaml_reader.hpp"
 
 namespace kbz {
 namespace {
@@ -35,7 +34,8 @@ namespace {
 // IPv4 or IPv6 address bytes, or nullopt. inet_pton rejects "010.0.0.1"-style octets.
 std::optional<std::vector<unsigned char>> parse_ip(const std::string& text, bool allow_v6) {
   std::array<unsigned char, 16> buf{};
-  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1) return std::vector<unsigned char>(buf.begin(), buf.begin() + 4);
+  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1)
+    return std::vector<unsigned char>(buf.begin(), buf.begin() + 4);
   if (allow_v6 && inet_pton(AF_INET6, text.c_str(), buf.data()) == 1) {
     return std::vector<unsigned char>(buf.begin(), buf.end());
   }
@@ -45,7 +45,8 @@ std::optional<std::vector<unsigned char>> parse_ip(const std::string& text, bool
 // "" when `text` is a CIDR (address/prefix, no host bits set), else why not.
 std::string cidr_problem(const std::string& text, bool allow_v6) {
   const auto slash = text.find('/');
-  if (slash == std::string::npos) return "'" + text + "' is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.0/16)";
+  if (slash == std::string::npos)
+    return "'" + text + "' is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.0/16)";
   const auto bytes = parse_ip(text.substr(0, slash), allow_v6);
   if (!bytes) return "'" + text + "' is not a CIDR: '" + text.substr(0, slash) + "' is not an IP address";
   const std::string prefix_text = text.substr(slash + 1);
@@ -61,7 +62,8 @@ std::string cidr_problem(const std::string& text, bool allow_v6) {
   for (int bit = prefix; bit < max; ++bit) {
     if ((*bytes)[bit / 8] & (0x80 >> (bit % 8))) {
       // 10.0.0.5/16 is a typo for either a network or one host: refuse rather than guess which.
-      return "'" + text + "' has host bits set after /" + prefix_text + " (a network starts at its first address)";
+      return "'" + text + "' has host bits set after /" + prefix_text +
+             " (a network starts at its first address)";
     }
   }
   return "";
@@ -71,16 +73,16 @@ bool is_debian_version(const std::string& v) {
   // Goes into `apt-get install docker-ce=VERSION`: only the characters Debian versions use, nothing a shell
   // would interpret.
   return std::all_of(v.begin(), v.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '+' ||
-           c == '~' || c == ':' || c == '-';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+           c == '+' || c == '~' || c == ':' || c == '-';
   });
 }
 
 bool is_timezone(const std::string& tz) {
   if (tz.empty() || tz.front() == '/' || tz.find("..") != std::string::npos) return false;
   return std::all_of(tz.begin(), tz.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '/' || c == '_' ||
-           c == '+' || c == '-';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '/' ||
+           c == '_' || c == '+' || c == '-';
   });
 }
 
@@ -93,8 +95,8 @@ bool is_image_name(const std::string& n) {
 // "" when `ref` is pinned: NAME:TAG (tag not "latest") or NAME@sha256:<64 hex> (optionally with a tag).
 std::string image_ref_problem(const std::string& ref) {
   const bool chars_ok = !ref.empty() && std::all_of(ref.begin(), ref.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' ||
-           c == '-' || c == '/' || c == ':' || c == '@';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+           c == '_' || c == '-' || c == '/' || c == ':' || c == '@';
   });
   if (!chars_ok) return "'" + ref + "' is not an image reference";
   std::string name = ref;
@@ -114,35 +116,45 @@ std::string image_ref_problem(const std::string& ref) {
   const std::string tag = name.substr(colon + 1);
   if (tag.empty()) return "'" + ref + "' has an empty tag";
   std::string lower = tag;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
-  if (lower == "latest") return "'" + ref + "' uses ':latest', which changes under you: pin a version tag or a digest";
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
+  if (lower == "latest")
+    return "'" + ref + "' uses ':latest', which changes under you: pin a version tag or a digest";
   return "";
 }
 
 using yaml::Entry;
 using yaml::Reader;
 
-std::string join(const std::vector<std::string>& items, const char* sep) { return fmt::format("{}", fmt::join(items, sep)); }
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  return fmt::format("{}", fmt::join(items, sep));
+}
 
 void read_network(Reader& r, const YAML::Node& node, Settings& s) {
   for (const auto& e : r.entries(node, {"network.", ""}, {"private_cidr", "admin_cidrs"})) {
     if (e.name == "private_cidr") {
       if (auto v = r.scalar(e, "network.private_cidr")) {
-        if (auto why = cidr_problem(*v, false); !why.empty()) r.error(e.mark(), why);
-        else s.private_cidr = *v;
+        if (auto why = cidr_problem(*v, false); !why.empty())
+          r.error(e.mark(), why);
+        else
+          s.private_cidr = *v;
       }
     } else if (auto items = r.list(e, "network.admin_cidrs")) {
       s.admin_cidrs.clear();
       for (const auto& [item, mark] : *items) {
         // A bare address means that one host: the usual case (install-01's public IP).
         if (item.find('/') == std::string::npos) {
-          if (!parse_ip(item, true)) r.error(mark, "'" + item + "' is not an IP address or a CIDR");
-          else s.admin_cidrs.push_back(item + (item.find(':') == std::string::npos ? "/32" : "/128"));
+          if (!parse_ip(item, true))
+            r.error(mark, "'" + item + "' is not an IP address or a CIDR");
+          else
+            s.admin_cidrs.push_back(item + (item.find(':') == std::string::npos ? "/32" : "/128"));
           continue;
         }
         const std::string& cidr = item;
-        if (auto why = cidr_problem(cidr, true); !why.empty()) r.error(mark, why);
-        else s.admin_cidrs.push_back(cidr);
+        if (auto why = cidr_problem(cidr, true); !why.empty())
+          r.error(mark, why);
+        else
+          s.admin_cidrs.push_back(cidr);
       }
     }
   }
@@ -157,8 +169,10 @@ void read_dns(Reader& r, const YAML::Node& node, Settings& s) {
       }
       s.dns_servers.clear();
       for (const auto& [item, mark] : *items) {
-        if (!parse_ip(item, true)) r.error(mark, "'" + item + "' is not an IP address");
-        else s.dns_servers.push_back(item);
+        if (!parse_ip(item, true))
+          r.error(mark, "'" + item + "' is not an IP address");
+        else
+          s.dns_servers.push_back(item);
       }
     }
   }
@@ -185,17 +199,21 @@ void read_docker(Reader& r, const YAML::Node& node, Settings& s) {
 void read_images(Reader& r, const YAML::Node& node, Settings& s) {
   for (const auto& e : r.entries(node, {"images.", ""}, {})) {
     if (!is_image_name(e.name)) {
-      r.error(e.key_mark, "image name '" + e.name + "' must use a-z, 0-9, '-' and '_' (it becomes images." + e.name + ")");
+      r.error(e.key_mark, "image name '" + e.name + "' must use a-z, 0-9, '-' and '_' (it becomes images." +
+                              e.name + ")");
       continue;
     }
     const auto ref = r.scalar(e, "images." + e.name);
     if (!ref) continue;
-    if (auto why = image_ref_problem(*ref); !why.empty()) r.error(e.mark(), "images." + e.name + ": " + why);
-    else s.images[e.name] = *ref;
+    if (auto why = image_ref_problem(*ref); !why.empty())
+      r.error(e.mark(), "images." + e.name + ": " + why);
+    else
+      s.images[e.name] = *ref;
   }
 }
 
-void put_list(std::map<std::string, std::string>& raw, const std::string& key, const std::vector<std::string>& items) {
+void put_list(std::map<std::string, std::string>& raw, const std::string& key,
+              const std::vector<std::string>& items) {
   raw[key] = join(items, " ");
   for (size_t i = 0; i < items.size(); ++i) raw[key + "." + std::to_string(i)] = items[i];
 }
@@ -214,7 +232,8 @@ void flatten(Settings& s) {
 
 // ---- settings declared by modules -------------------------------------------------------------------------
 
-const std::vector<std::string> kCoreKeys = {"network", "dns", "timezone", "docker", "images", "image_bundle_dir"};
+const std::vector<std::string> kCoreKeys = {"network", "dns",    "timezone",
+                                            "docker",  "images", "image_bundle_dir"};
 
 // "" when `value` fits the spec, else why not.
 std::string value_problem(const SettingSpec& spec, const std::string& value) {
@@ -255,11 +274,12 @@ std::vector<std::string> next_words(const std::vector<SettingSpec>& declared, co
 }
 
 // A map under a module prefix: each entry is a declared key, or a map leading to more.
-void read_declared(Reader& r, const YAML::Node& node, const std::string& prefix, const std::vector<SettingSpec>& declared,
-                   Settings& s) {
+void read_declared(Reader& r, const YAML::Node& node, const std::string& prefix,
+                   const std::vector<SettingSpec>& declared, Settings& s) {
   for (const auto& e : r.entries(node, {prefix, ""}, next_words(declared, prefix))) {
     const std::string key = prefix + e.name;
-    const auto spec = std::find_if(declared.begin(), declared.end(), [&](const SettingSpec& d) { return d.key == key; });
+    const auto spec =
+        std::find_if(declared.begin(), declared.end(), [&](const SettingSpec& d) { return d.key == key; });
     if (spec == declared.end()) {
       read_declared(r, e.value, key + ".", declared, s);
       continue;
@@ -279,16 +299,20 @@ void read_declared(Reader& r, const YAML::Node& node, const std::string& prefix,
       for (const auto& [item, _] : *items) values.push_back(item);
       put_list(s.raw, key, values);
     } else if (auto v = r.scalar(e, key)) {
-      if (auto why = value_problem(*spec, *v); !why.empty()) r.error(e.mark(), key + ": " + why);
-      else s.raw[key] = *v;
+      if (auto why = value_problem(*spec, *v); !why.empty())
+        r.error(e.mark(), key + ": " + why);
+      else
+        s.raw[key] = *v;
     }
   }
 }
 
 void put_defaults(const std::vector<SettingSpec>& declared, Settings& s) {
   for (const auto& d : declared) {
-    if (d.type == SettingType::List) put_list(s.raw, d.key, d.default_value);
-    else s.raw[d.key] = d.default_value.empty() ? std::string{} : d.default_value.front();
+    if (d.type == SettingType::List)
+      put_list(s.raw, d.key, d.default_value);
+    else
+      s.raw[d.key] = d.default_value.empty() ? std::string{} : d.default_value.front();
   }
 }
 
@@ -317,8 +341,10 @@ Result<Settings> parse_settings(const std::string& yaml_text, const std::string&
       read_images(r, e.value, s);
     } else if (e.name == "timezone") {
       if (auto v = r.scalar(e, "timezone")) {
-        if (!is_timezone(*v)) r.error(e.mark(), "'" + *v + "' is not a time zone name (e.g. Europe/Paris)");
-        else s.timezone = *v;
+        if (!is_timezone(*v))
+          r.error(e.mark(), "'" + *v + "' is not a time zone name (e.g. Europe/Paris)");
+        else
+          s.timezone = *v;
       }
     } else if (e.name == "image_bundle_dir") {
       if (auto v = r.scalar(e, "image_bundle_dir")) s.image_bundle_dir = *v;
@@ -331,7 +357,8 @@ Result<Settings> parse_settings(const std::string& yaml_text, const std::string&
   return s;
 }
 
-Result<Settings> load_settings(const std::string& path, IfMissing if_missing, const std::vector<SettingSpec>& declared) {
+Result<Settings> load_settings(const std::string& path, IfMissing if_missing,
+                               const std::vector<SettingSpec>& declared) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     if (if_missing == IfMissing::Fail) {
@@ -353,12 +380,18 @@ Result<Settings> load_settings(const std::string& path, IfMissing if_missing, co
 
 const char* setting_type_name(SettingType t) {
   switch (t) {
-    case SettingType::String: return "texte";
-    case SettingType::Integer: return "entier";
-    case SettingType::Boolean: return "booléen";
-    case SettingType::Cidr: return "CIDR";
-    case SettingType::Ip: return "adresse IPv4";
-    case SettingType::List: return "liste";
+    case SettingType::String:
+      return "texte";
+    case SettingType::Integer:
+      return "entier";
+    case SettingType::Boolean:
+      return "booléen";
+    case SettingType::Cidr:
+      return "CIDR";
+    case SettingType::Ip:
+      return "adresse IPv4";
+    case SettingType::List:
+      return "liste";
   }
   return "";
 }

@@ -1,14 +1,14 @@
 #include "kbz/engine/templates.hpp"
-#include "kbz/engine/module.hpp"
 
 #include <fmt/format.h>
 
-#include <kainjow/mustache.hpp>
 #include <algorithm>
+#include <kainjow/mustache.hpp>
 #include <regex>
 #include <set>
 
 #include "kbz/core/secret.hpp"
+#include "kbz/engine/module.hpp"
 
 namespace kbz {
 namespace mu = kainjow::mustache;
@@ -116,14 +116,15 @@ Result<void> check_names(const std::string& text, const TemplateContext& ctx, co
     bool known = false;
     if (root == "host") {
       static const std::set<std::string> fields = {"hostname", "private_ip", "public_ip", "role", "subrole",
-                                                   "pool", "fqdn", "user", "env"};
+                                                   "pool",     "fqdn",       "user",      "env"};
       known = fields.contains(rest);
     } else if (root == "settings") {
       known = ctx.settings.contains(rest) ||
               std::any_of(ctx.settings.begin(), ctx.settings.end(),
                           [&](const auto& kv) { return kv.first.starts_with(rest + "."); });
     } else if (root == "facts") {
-      known = ctx.facts.contains(rest) || (ctx.facts_as_shell_vars && std::ranges::count(fact_names(), rest) > 0);
+      known =
+          ctx.facts.contains(rest) || (ctx.facts_as_shell_vars && std::ranges::count(fact_names(), rest) > 0);
     } else if (root == "credentials") {
       known = ctx.credentials.contains(rest);
     }
@@ -145,16 +146,19 @@ Result<std::string> render(const std::string& text, const TemplateContext& ctx, 
 
 }  // namespace
 
-Result<std::string> render_template(const std::string& text, const TemplateContext& ctx, const std::string& name) {
+Result<std::string> render_template(const std::string& text, const TemplateContext& ctx,
+                                    const std::string& name) {
   return render(text, ctx, name);
 }
 
-Result<std::string> render_command(const std::string& text, const TemplateContext& ctx, const std::string& what) {
+Result<std::string> render_command(const std::string& text, const TemplateContext& ctx,
+                                   const std::string& what) {
   auto out = render(text, ctx, what);
   if (!out) return out;
   if (mask(*out) != *out)
     return fail(ErrorKind::Input, fmt::format("{}: secret would appear in argv (pass it through a file step, "
-                                              "not a command)", what));
+                                              "not a command)",
+                                              what));
   return out;
 }
 

@@ -10,11 +10,11 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-
-#include "kbz/core/time.hpp"
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "kbz/core/time.hpp"
 
 namespace kbz {
 namespace fs = std::filesystem;
@@ -24,7 +24,6 @@ std::string this_hostname() {
   gethostname(name, sizeof name - 1);
   return name;
 }
-
 
 namespace {
 std::map<std::string, std::string> read_info(const fs::path& p) {
@@ -38,7 +37,8 @@ std::map<std::string, std::string> read_info(const fs::path& p) {
 }
 }  // namespace
 
-Result<WorkdirLock> WorkdirLock::acquire(const std::string& workdir, const std::string& command, std::string* warning) {
+Result<WorkdirLock> WorkdirLock::acquire(const std::string& workdir, const std::string& command,
+                                         std::string* warning) {
   const fs::path dir = fs::path(workdir) / ".kbz";
   const fs::path path = dir / "lock";
   std::error_code ec;
@@ -47,8 +47,8 @@ Result<WorkdirLock> WorkdirLock::acquire(const std::string& workdir, const std::
   for (int attempt = 0; attempt < 2; ++attempt) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
-      const std::string info = fmt::format("pid={}\nhostname={}\nstarted={}\ncommand={}\n", getpid(), this_hostname(),
-                                           now_utc_iso(), command);
+      const std::string info = fmt::format("pid={}\nhostname={}\nstarted={}\ncommand={}\n", getpid(),
+                                           this_hostname(), now_utc_iso(), command);
       const bool ok = ::write(fd, info.data(), info.size()) == static_cast<ssize_t>(info.size());
       ::close(fd);
       if (!ok) {
@@ -57,17 +57,21 @@ Result<WorkdirLock> WorkdirLock::acquire(const std::string& workdir, const std::
       }
       return WorkdirLock(path.string());
     }
-    if (errno != EEXIST) return fail(ErrorKind::Io, fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+    if (errno != EEXIST)
+      return fail(ErrorKind::Io, fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
     auto info = read_info(path);
     const long pid = std::strtol(info["pid"].c_str(), nullptr, 10);
     const bool same_machine = info["hostname"] == this_hostname();
     const bool dead = same_machine && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
     if (!dead || attempt > 0)
-      return fail(ErrorKind::Locked,
-                  fmt::format("another kbz-install run holds {} (pid {} on {}, started {}, {}); wait for it to finish",
-                              path.string(), info["pid"], info["hostname"], info["started"], info["command"]));
+      return fail(
+          ErrorKind::Locked,
+          fmt::format(
+              "another kbz-install run holds {} (pid {} on {}, started {}, {}); wait for it to finish",
+              path.string(), info["pid"], info["hostname"], info["started"], info["command"]));
     if (warning)
-      *warning = fmt::format("took over a stale lock {} (pid {} started {} is gone)", path.string(), info["pid"], info["started"]);
+      *warning = fmt::format("took over a stale lock {} (pid {} started {} is gone)", path.string(),
+                             info["pid"], info["started"]);
     fs::remove(path, ec);
   }
   return fail(ErrorKind::Locked, fmt::format("cannot take {}", path.string()));

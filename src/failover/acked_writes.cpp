@@ -55,7 +55,8 @@ Result<AckedWriter> AckedWriter::start(Connection& client, AckedWriterSpec spec)
       "KBZ_LOOP\n"
       ": > \"$d/log\"; nohup sh \"$d/loop.sh\" \"$d\" >/dev/null 2>&1 </dev/null &\n"
       "echo started",
-      d, w.spec_.attempt_timeout_s, fmt::format("{}.{:03d}", w.spec_.interval_ms / 1000, w.spec_.interval_ms % 1000));
+      d, w.spec_.attempt_timeout_s,
+      fmt::format("{}.{:03d}", w.spec_.interval_ms / 1000, w.spec_.interval_ms % 1000));
   auto r = run_root(client, cmd, w.spec_.write, Millis{30000});
   if (!r || r->exit_status != 0) return fail(ErrorKind::Remote, "the test writer did not start: " + why(r));
   return w;
@@ -85,12 +86,14 @@ Result<void> AckedWriter::wait_acks(long count, Millis timeout) {
   const std::string cmd = fmt::format(
       "end=$(( $(date +%s) + {1} ))\n"
       "while [ \"$(grep -c '^ok ' {0}/log)\" -lt {2} ]; do\n"
-      "  [ \"$(date +%s)\" -ge \"$end\" ] && {{ echo \"only $(grep -c '^ok ' {0}/log) acknowledged\"; tail -n 3 {0}/log; exit 1; }}\n"
+      "  [ \"$(date +%s)\" -ge \"$end\" ] && {{ echo \"only $(grep -c '^ok ' {0}/log) acknowledged\"; tail "
+      "-n 3 {0}/log; exit 1; }}\n"
       "  sleep 0.2\n"
       "done",
       shell_quote(dir()), secs, count);
   auto r = run_root(*client_, cmd, {}, Millis{(secs + 30) * 1000});
-  if (!r || r->exit_status != 0) return fail(ErrorKind::Remote, "the test writer got no acknowledgements: " + why(r));
+  if (!r || r->exit_status != 0)
+    return fail(ErrorKind::Remote, "the test writer got no acknowledgements: " + why(r));
   return {};
 }
 
@@ -101,7 +104,8 @@ Result<std::vector<WriteAttempt>> AckedWriter::stop() {
       "cat \"$d/log\"; rm -rf \"$d\"",
       shell_quote(dir()), 2 * (spec_.attempt_timeout_s + 2));
   auto r = run_root(*client_, cmd, {}, Millis{(spec_.attempt_timeout_s + 40) * 1000LL});
-  if (!r || r->exit_status != 0) return fail(ErrorKind::Remote, "the test writer's log could not be read: " + why(r));
+  if (!r || r->exit_status != 0)
+    return fail(ErrorKind::Remote, "the test writer's log could not be read: " + why(r));
   return parse_attempts(r->out);
 }
 
@@ -125,15 +129,18 @@ std::vector<long> parse_ids(const std::string& output) {
 }
 
 Result<long long> hard_kill(Connection& node, const std::string& container) {
-  auto r = run_root(node, fmt::format("date +%s%3N; docker kill {} >/dev/null", shell_quote(container)), {}, Millis{60000});
-  if (!r || r->exit_status != 0) return fail(ErrorKind::Remote, fmt::format("docker kill {} failed: {}", container, why(r)));
+  auto r = run_root(node, fmt::format("date +%s%3N; docker kill {} >/dev/null", shell_quote(container)), {},
+                    Millis{60000});
+  if (!r || r->exit_status != 0)
+    return fail(ErrorKind::Remote, fmt::format("docker kill {} failed: {}", container, why(r)));
   const auto lines = lines_of(r->out);
   auto t = lines.empty() ? std::nullopt : number(lines.front());
   if (!t) return fail(ErrorKind::Remote, "no clock reading before the kill");
   return *t;
 }
 
-WriteTally count_back(const std::vector<WriteAttempt>& attempts, const std::vector<long>& present, long long kill_ms) {
+WriteTally count_back(const std::vector<WriteAttempt>& attempts, const std::vector<long>& present,
+                      long long kill_ms) {
   WriteTally t;
   std::map<long, int> seen;
   for (long id : present) ++seen[id];
@@ -159,13 +166,17 @@ WriteTally count_back(const std::vector<WriteAttempt>& attempts, const std::vect
 }
 
 void add_write_measures(FailoverResult& r, const WriteTally& t) {
-  r.measures.emplace_back("Écritures tentées / acquittées / refusées", fmt::format("{} / {} / {}", t.attempted, t.acked, t.refused));
-  r.measures.emplace_back("Reprise des écritures après l'arrêt brutal",
-                          t.resumed_after_ms ? format_duration_fr(Millis{*t.resumed_after_ms}) : "non observée");
-  r.measures.emplace_back("Plus longue interruption des écritures acquittées", format_duration_fr(Millis{t.longest_gap_ms}));
-  r.measures.emplace_back("Écritures acquittées perdues",
-                          t.lost == 0 ? fmt::format("0 / {}", t.acked)
-                                      : fmt::format("{} / {} (ex. {})", t.lost, t.acked, fmt::join(t.lost_ids, ", ")));
+  r.measures.emplace_back("Écritures tentées / acquittées / refusées",
+                          fmt::format("{} / {} / {}", t.attempted, t.acked, t.refused));
+  r.measures.emplace_back(
+      "Reprise des écritures après l'arrêt brutal",
+      t.resumed_after_ms ? format_duration_fr(Millis{*t.resumed_after_ms}) : "non observée");
+  r.measures.emplace_back("Plus longue interruption des écritures acquittées",
+                          format_duration_fr(Millis{t.longest_gap_ms}));
+  r.measures.emplace_back(
+      "Écritures acquittées perdues",
+      t.lost == 0 ? fmt::format("0 / {}", t.acked)
+                  : fmt::format("{} / {} (ex. {})", t.lost, t.acked, fmt::join(t.lost_ids, ", ")));
   r.measures.emplace_back("Doublons relus", fmt::format("{}", t.duplicates));
 }
 

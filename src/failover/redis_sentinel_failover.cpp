@@ -31,7 +31,8 @@ std::string seconds(Millis ms) { return format_duration_fr(ms); }
 struct Node {
   Host host;
   Connection* conn = nullptr;
-  Result<ExecResult> run(const std::string& command, std::string stdin_data = {}, Millis timeout = Millis{60000}) const {
+  Result<ExecResult> run(const std::string& command, std::string stdin_data = {},
+                         Millis timeout = Millis{60000}) const {
     return conn->run({command, std::move(stdin_data), Privilege::Root, timeout});
   }
   std::string status() const {
@@ -85,7 +86,9 @@ std::vector<std::string> confirmed_keys(const std::string& output, const std::ve
   std::vector<std::string> out;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const auto& b = blocks[i];
-    if (b.size() != 2 || b[0] != "OK" || b[1].empty() || b[1].find_first_not_of("0123456789") != std::string::npos) continue;
+    if (b.size() != 2 || b[0] != "OK" || b[1].empty() ||
+        b[1].find_first_not_of("0123456789") != std::string::npos)
+      continue;
     if (std::stoi(b[1]) >= 1) out.push_back(keys[i]);
   }
   return out;
@@ -133,8 +136,9 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
     }
   }
   if (redis.size() < 2 || lbs.empty())
-    return give_up(fmt::format("il faut au moins 2 nœuds redis et 1 HAProxy dans la sélection (trouvés : {} et {})",
-                               redis.size(), lbs.size()));
+    return give_up(
+        fmt::format("il faut au moins 2 nœuds redis et 1 HAProxy dans la sélection (trouvés : {} et {})",
+                    redis.size(), lbs.size()));
 
   // Who is master now (the inventory's SUBROLE is only the bootstrap master).
   std::optional<size_t> master;
@@ -147,7 +151,8 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   const Node& old_master = redis[*master];
   const Node& client = redis[(*master + 1) % redis.size()];  // a replica stays up and runs redis-cli
   const std::string lb = lbs.front().hostname;
-  res.measures.emplace_back("Ancien maître", fmt::format("{} ({})", old_master.host.hostname, old_master.host.private_ip));
+  res.measures.emplace_back("Ancien maître",
+                            fmt::format("{} ({})", old_master.host.hostname, old_master.host.private_ip));
   res.measures.emplace_back("Client de test", fmt::format("{} via HAProxy {}", client.host.hostname, lb));
 
   // 1. Known keys through HAProxy, each confirmed on a replica with WAIT, before anything breaks.
@@ -160,18 +165,21 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   }
   const std::string lb_cli = fmt::format("{} lb {}", kCli, shell_quote(lb));
   auto wrote = client.run(lb_cli, waited_writes_script(keys, values, 1000), Millis{120000});
-  if (!wrote || wrote->exit_status != 0) return give_up("écriture des clés de test via HAProxy impossible : " + tail(wrote));
+  if (!wrote || wrote->exit_status != 0)
+    return give_up("écriture des clés de test via HAProxy impossible : " + tail(wrote));
   const auto confirmed = confirmed_keys(wrote->out, keys);
-  res.measures.emplace_back("Clés écrites / confirmées (WAIT 1)", fmt::format("{} / {}", keys.size(), confirmed.size()));
+  res.measures.emplace_back("Clés écrites / confirmées (WAIT 1)",
+                            fmt::format("{} / {}", keys.size(), confirmed.size()));
   if (confirmed.empty()) return give_up("aucune écriture confirmée par une réplique avant la bascule");
 
   // 2. A client keeps writing through HAProxy, each write acknowledged only once a replica has it (WAIT 1).
   const std::string writer_key = fmt::format("kbz:failover:{}:w", run_id);
   AckedWriterSpec spec;
   spec.run_id = run_id;
-  spec.write = fmt::format("printf 'SET {0}%s %s\\nWAIT 1 1000\\n' \"$1\" \"$1\" | {1} | tr -d '\\r' | tr '\\n' ' ' | "
-                           "grep -Eq '^OK [1-9]'\n",
-                           writer_key, lb_cli);
+  spec.write = fmt::format(
+      "printf 'SET {0}%s %s\\nWAIT 1 1000\\n' \"$1\" \"$1\" | {1} | tr -d '\\r' | tr '\\n' ' ' | "
+      "grep -Eq '^OK [1-9]'\n",
+      writer_key, lb_cli);
   auto writer = AckedWriter::start(*client.conn, spec);
   if (!writer) return give_up(writer.error().message);
   if (auto warm = writer->wait_acks(10, Millis{60000}); !warm) {
@@ -190,12 +198,16 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   const int deadline_s = std::max(60, 2 * max_failover_s);
   auto resumed = writer->wait_ack_started_after(*killed, Millis{deadline_s * 1000LL});
   std::string new_master;
-  if (auto m = client.run(fmt::format("{} sentinel SENTINEL get-master-addr-by-name {}", kCli, shell_quote(master_name)));
+  if (auto m = client.run(
+          fmt::format("{} sentinel SENTINEL get-master-addr-by-name {}", kCli, shell_quote(master_name)));
       m && m->exit_status == 0 && !lines_of(m->out).empty())
     new_master = lines_of(m->out).front();
-  res.measures.emplace_back("Nouveau maître (Sentinel)", new_master.empty() || new_master == old_master.host.private_ip ? "aucun" : new_master);
+  res.measures.emplace_back(
+      "Nouveau maître (Sentinel)",
+      new_master.empty() || new_master == old_master.host.private_ip ? "aucun" : new_master);
 
-  // 4. The old master comes back and must rejoin as a replica of the new master; the writer goes on meanwhile.
+  // 4. The old master comes back and must rejoin as a replica of the new master; the writer goes on
+  // meanwhile.
   auto started = restart_old();
   std::string rejoined = "non";
   if (started && started->exit_status == 0) {
@@ -233,12 +245,17 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   if (reread && reread->exit_status == 0) {
     const auto missing = missing_keys(reread->out, acked_keys, acked_values);
     for (size_t i = 0; i < acked_keys.size(); ++i)
-      if (std::find(missing.begin(), missing.end(), acked_keys[i]) == missing.end()) present.push_back(acked_ids[i]);
+      if (std::find(missing.begin(), missing.end(), acked_keys[i]) == missing.end())
+        present.push_back(acked_ids[i]);
   }
   const WriteTally tally = count_back(*attempts, present, *killed);
   add_write_measures(res, tally);
-  if (resumed && *resumed) res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître", seconds(Millis{**resumed - *killed}));
-  else res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître", fmt::format("pas en {} s", deadline_s));
+  if (resumed && *resumed)
+    res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître",
+                              seconds(Millis{**resumed - *killed}));
+  else
+    res.measures.emplace_back("Écriture via HAProxy sur le nouveau maître",
+                              fmt::format("pas en {} s", deadline_s));
 
   // Clean up the test keys (best effort: they carry a unique run id).
   std::string dels;
@@ -247,20 +264,27 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   client.run(lb_cli, dels, Millis{120000});
 
   std::vector<std::string> why;
-  if (!resumed || !*resumed) why.push_back(fmt::format("aucune écriture acquittée via HAProxy en {} s après l'arrêt brutal", deadline_s));
+  if (!resumed || !*resumed)
+    why.push_back(
+        fmt::format("aucune écriture acquittée via HAProxy en {} s après l'arrêt brutal", deadline_s));
   else if (**resumed - *killed > max_failover_s * 1000LL)
-    why.push_back(fmt::format("écritures reprises en {} (objectif ≤ {} s)", seconds(Millis{**resumed - *killed}), max_failover_s));
-  if (!lost.empty()) why.push_back(fmt::format("{} clé(s) confirmée(s) perdue(s), ex. {}", lost.size(), lost.front()));
-  if (tally.lost > 0) why.push_back(fmt::format("{} écriture(s) acquittée(s) perdue(s), ex. n° {}", tally.lost, tally.lost_ids.front()));
+    why.push_back(fmt::format("écritures reprises en {} (objectif ≤ {} s)",
+                              seconds(Millis{**resumed - *killed}), max_failover_s));
+  if (!lost.empty())
+    why.push_back(fmt::format("{} clé(s) confirmée(s) perdue(s), ex. {}", lost.size(), lost.front()));
+  if (tally.lost > 0)
+    why.push_back(
+        fmt::format("{} écriture(s) acquittée(s) perdue(s), ex. n° {}", tally.lost, tally.lost_ids.front()));
   if (rejoined == "non") why.push_back("l'ancien maître n'est pas revenu comme réplique en 90 s");
   res.status = why.empty() ? CheckStatus::Pass : CheckStatus::Fail;
   for (const auto& w : why) res.detail += (res.detail.empty() ? "" : " ; ") + w;
   if (why.empty())
-    res.detail = fmt::format("nouveau maître {} écrit via HAProxy {} après l'arrêt brutal (docker kill), 0 écriture acquittée perdue sur {}",
-                             new_master, seconds(Millis{**resumed - *killed}), tally.acked + confirmed.size());
+    res.detail = fmt::format(
+        "nouveau maître {} écrit via HAProxy {} après l'arrêt brutal (docker kill), 0 écriture acquittée "
+        "perdue sur {}",
+        new_master, seconds(Millis{**resumed - *killed}), tally.acked + confirmed.size());
   res.detail = mask(res.detail);
   return res;
 }
-
 
 }  // namespace kbz

@@ -1,4 +1,5 @@
-// servers.tsv -> Inventory + every problem at once (the team fixes a file in one pass, not one error per run).
+// servers.tsv -> Inventory + every problem at once (the team fixes a file in one pass, not one error per
+// run).
 //
 // Decisions (docs in the inventory header):
 // - required: ENV, HOSTNAME, IP_PRIVEE, USER_SSH, ROLE. IP_PUBLIQUE may be empty: it is only needed when
@@ -25,10 +26,23 @@ namespace {
 
 namespace t = inventory_text;
 
-constexpr std::array<std::string_view, 12> kColumns = {
-    "ENV", "IP_PUBLIQUE", "HOSTNAME", "IP_PRIVEE", "FQDN", "USER_SSH",
-    "POOL", "ROLE", "SUBROLE", "DOCKER_STACK", "CORE", "NOTES"};
-enum Col { ENV, IP_PUBLIQUE, HOSTNAME, IP_PRIVEE, FQDN, USER_SSH, POOL, ROLE, SUBROLE, DOCKER_STACK, CORE, NOTES };
+constexpr std::array<std::string_view, 12> kColumns = {"ENV",     "IP_PUBLIQUE",  "HOSTNAME", "IP_PRIVEE",
+                                                       "FQDN",    "USER_SSH",     "POOL",     "ROLE",
+                                                       "SUBROLE", "DOCKER_STACK", "CORE",     "NOTES"};
+enum Col {
+  ENV,
+  IP_PUBLIQUE,
+  HOSTNAME,
+  IP_PRIVEE,
+  FQDN,
+  USER_SSH,
+  POOL,
+  ROLE,
+  SUBROLE,
+  DOCKER_STACK,
+  CORE,
+  NOTES
+};
 constexpr std::array<Col, 5> kRequired = {ENV, HOSTNAME, IP_PRIVEE, USER_SSH, ROLE};
 
 size_t column_index(std::string_view name) {
@@ -108,9 +122,9 @@ class Parser {
       const std::string count = std::to_string(raw.size()) + (raw.size() == 1 ? " field" : " fields");
       error(lineno, std::string(short_row ? kColumns[raw.size()] : kColumns[NOTES]),
             "row has " + count + ", expected " + std::to_string(kColumns.size()),
-            raw.size() == 1          ? "columns must be separated by tabs, not spaces"
-            : short_row              ? "a tab is missing; an empty field still needs its tab"
-                                     : "NOTES must not contain a tab");
+            raw.size() == 1 ? "columns must be separated by tabs, not spaces"
+            : short_row     ? "a tab is missing; an empty field still needs its tab"
+                            : "NOTES must not contain a tab");
       return;
     }
 
@@ -137,7 +151,8 @@ class Parser {
     }
     if (!f[HOSTNAME].empty() && !t::valid_hostname(f[HOSTNAME])) {
       // Hostnames become --hosts terms and file names (logs/, reports/): keep them plain.
-      error(lineno, "HOSTNAME", in_quotes(f[HOSTNAME]) + " is not a valid host name (letters, digits, '-', '.')");
+      error(lineno, "HOSTNAME",
+            in_quotes(f[HOSTNAME]) + " is not a valid host name (letters, digits, '-', '.')");
     }
     if (!f[USER_SSH].empty() && !t::valid_user(f[USER_SSH])) {
       error(lineno, "USER_SSH", in_quotes(f[USER_SSH]) + " is not a valid user name");
@@ -159,7 +174,9 @@ class Parser {
 
     // This row's diagnostics in column order, whatever order the checks ran in.
     std::stable_sort(result_.errors.begin() + static_cast<long>(first_error), result_.errors.end(),
-                     [](const Diagnostic& a, const Diagnostic& b) { return column_index(a.column) < column_index(b.column); });
+                     [](const Diagnostic& a, const Diagnostic& b) {
+                       return column_index(a.column) < column_index(b.column);
+                     });
 
     Host h;
     h.env = f[ENV], h.public_ip = f[IP_PUBLIQUE], h.hostname = f[HOSTNAME], h.private_ip = f[IP_PRIVEE];
@@ -205,8 +222,8 @@ ParsedInventory load_inventory(const std::string& path) {
   const auto unreadable = [&](const std::string& why) {
     ParsedInventory p;
     p.inventory.path = path;
-    p.errors.push_back(Diagnostic{path, 0, "", "cannot read the inventory: " + why,
-                                  "give its path with --inventory PATH"});
+    p.errors.push_back(
+        Diagnostic{path, 0, "", "cannot read the inventory: " + why, "give its path with --inventory PATH"});
     return p;
   };
   std::error_code ec;

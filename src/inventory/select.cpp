@@ -59,9 +59,10 @@ Result<std::vector<Host>> select_hosts(const std::vector<Host>& hosts, std::stri
     const auto colon = term.find(':');
     if (colon != std::string_view::npos &&
         std::none_of(std::begin(kKinds), std::end(kKinds), [&](auto k) { return term.starts_with(k); })) {
-      problems.push_back("unknown selector '" + std::string(term.substr(0, colon + 1)) +
-                         "' in '" + std::string(term) + "' (known: role:, pool:, subrole:)");
-    } else if (std::none_of(hosts.begin(), hosts.end(), [&](const Host& h) { return host_matches(h, term); })) {
+      problems.push_back("unknown selector '" + std::string(term.substr(0, colon + 1)) + "' in '" +
+                         std::string(term) + "' (known: role:, pool:, subrole:)");
+    } else if (std::none_of(hosts.begin(), hosts.end(),
+                            [&](const Host& h) { return host_matches(h, term); })) {
       problems.push_back("no target host matches '" + std::string(term) + "'");
     }
   }
@@ -84,7 +85,8 @@ TargetSet resolve_targets(const std::string& path, const TargetOptions& options,
   auto parsed = load_inventory(path);
   TargetSet set{std::move(parsed.inventory), {}, std::move(parsed.errors)};
   if (set.inventory.rows.empty()) {  // nothing to select from: the parse errors say why
-    if (set.errors.empty()) set.errors.push_back(Diagnostic{path, 0, "", "the inventory has no host rows", ""});
+    if (set.errors.empty())
+      set.errors.push_back(Diagnostic{path, 0, "", "the inventory has no host rows", ""});
     return set;
   }
   auto all = targets(set.inventory, options);

@@ -6,7 +6,6 @@
 
 namespace kbz {
 
-
 ModuleSource module_source_of(const GlobalOptions& g) {
   ModuleSource s;
   if (!g.modules_dir.empty()) s.modules_dir = g.modules_dir;

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "kbz/core/secret.hpp"
 #include "kbz/core/atomic_file.hpp"
+#include "kbz/core/secret.hpp"
 #include "kbz/engine/step_kind.hpp"
 #include "kbz/report/text_format.hpp"
 
@@ -31,7 +31,6 @@ std::string join_code(const std::vector<std::string>& v) {
   return s.empty() ? "—" : s;
 }
 
-
 std::string find_line(const std::string& text, size_t pos) {
   return std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
 }
@@ -51,13 +50,15 @@ std::string render_generated_block(const Module& m) {
   line("|---|---|");
   line(fmt::format("| Identifiant | {} |", md_code(m.id)));
   line(fmt::format("| Titre (console) | {} |", md_cell(m.title)));
-  line(fmt::format("| Serveurs ciblés | {} |", m.targets.empty() || m.targets == "all"
-                                                   ? std::string("tous les serveurs cibles de l'inventaire (`all`)")
-                                                   : md_code(m.targets)));
+  line(fmt::format("| Serveurs ciblés | {} |",
+                   m.targets.empty() || m.targets == "all"
+                       ? std::string("tous les serveurs cibles de l'inventaire (`all`)")
+                       : md_code(m.targets)));
   line(fmt::format("| Définition | {} |", md_code(module_source(m))));
-  line(fmt::format("| Commandes | `kbz-install plan --module {0}`, `kbz-install apply --module {0}`, "
-                   "`kbz-install verify --module {0}` |",
-                   m.number));
+  line(
+      fmt::format("| Commandes | `kbz-install plan --module {0}`, `kbz-install apply --module {0}`, "
+                  "`kbz-install verify --module {0}` |",
+                  m.number));
   line("");
 
   line("### Versions");
@@ -73,8 +74,9 @@ std::string render_generated_block(const Module& m) {
 
   line(fmt::format("### Étapes ({})", m.steps.size()));
   line("");
-  line("Exécutées dans l'ordre sur chaque serveur, les serveurs en parallèle ; chaque étape est d'abord "
-       "vérifiée en lecture seule et n'est appliquée que si nécessaire.");
+  line(
+      "Exécutées dans l'ordre sur chaque serveur, les serveurs en parallèle ; chaque étape est d'abord "
+      "vérifiée en lecture seule et n'est appliquée que si nécessaire.");
   line("");
   line("| # | Id | Type | Ce qu'elle fait | Détail | Serveurs | Condition |");
   line("|---|---|---|---|---|---|---|");
@@ -82,7 +84,8 @@ std::string render_generated_block(const Module& m) {
   for (const auto& s : m.steps)
     line(fmt::format("| {} | {} | {} | {} | {} | {} | {} |", ++n, md_code(s.id), s.kind_name(),
                      md_cell(s.title_fr.empty() ? s.title : s.title_fr), s.kind->describe_fr(s, m),
-                     s.hosts.empty() ? std::string("tous") : md_code(s.hosts), s.when.empty() ? std::string("—") : md_code(s.when)));
+                     s.hosts.empty() ? std::string("tous") : md_code(s.hosts),
+                     s.when.empty() ? std::string("—") : md_code(s.when)));
   line("");
   bool any_command = false;
   for (const auto& s : m.steps) any_command |= !s.kind->doc_commands(s).empty();
@@ -121,7 +124,8 @@ std::string render_generated_block(const Module& m) {
     line("|---|---|---|---|---|");
     for (const auto& s : m.steps)
       if (const auto f = s.kind->doc_file(s))
-        line(fmt::format("| {} | {} | {} | {} | {} |", md_code(f->path), md_code(f->mode), md_code(f->owner), md_code(s.id), f->source));
+        line(fmt::format("| {} | {} | {} | {} | {} |", md_code(f->path), md_code(f->mode), md_code(f->owner),
+                         md_code(s.id), f->source));
   }
   line("");
 
@@ -131,23 +135,27 @@ std::string render_generated_block(const Module& m) {
     line("| Id | Validation préalable | Commande | Reconnexion SSH |");
     line("|---|---|---|---|");
     for (const auto& h : m.handlers)
-      line(fmt::format("| {} | {} | {} | {} |", md_code(h.id), h.validate.empty() ? std::string("—") : md_code(h.validate),
-                       md_code(h.command), h.reconnect ? "oui (nouvelle session prouvée)" : "non"));
+      line(fmt::format("| {} | {} | {} | {} |", md_code(h.id),
+                       h.validate.empty() ? std::string("—") : md_code(h.validate), md_code(h.command),
+                       h.reconnect ? "oui (nouvelle session prouvée)" : "non"));
     line("");
   }
 
   if (!m.converge.empty()) {
     line("### Convergence (fin de `apply`)");
     line("");
-    line("Une fois tous les serveurs passés par leurs étapes, `apply` attend que le cluster soit dans l'état que "
-         "`verify` accepte : chaque vérification ci-dessous est relancée chaque seconde sur ses serveurs, jusqu'à son "
-         "délai. Si elles passaient déjà et que rien n'a changé, aucune commande de plus n'est envoyée.");
+    line(
+        "Une fois tous les serveurs passés par leurs étapes, `apply` attend que le cluster soit dans l'état "
+        "que "
+        "`verify` accepte : chaque vérification ci-dessous est relancée chaque seconde sur ses serveurs, "
+        "jusqu'à son "
+        "délai. Si elles passaient déjà et que rien n'a changé, aucune commande de plus n'est envoyée.");
     line("");
     line("| Id | Ce qui est attendu | Serveurs | Délai |");
     line("|---|---|---|---|");
     for (const auto& c : m.converge)
-      line(fmt::format("| {} | {} | {} | {} s |", md_code(c.id), md_cell(c.title_fr), c.hosts.empty() ? std::string("tous") : md_code(c.hosts),
-                       c.timeout_s));
+      line(fmt::format("| {} | {} | {} | {} s |", md_code(c.id), md_cell(c.title_fr),
+                       c.hosts.empty() ? std::string("tous") : md_code(c.hosts), c.timeout_s));
     line("");
     line("<details>");
     line("<summary>Commandes de convergence</summary>");
@@ -168,14 +176,17 @@ std::string render_generated_block(const Module& m) {
   if (!m.settings.empty()) {
     line("### Réglages (`kbz.yaml`)");
     line("");
-    line("Clés propres à ce module, facultatives dans `kbz.yaml` ; une clé inconnue ou une valeur hors règle est "
-         "refusée avec le fichier, la ligne et la colonne.");
+    line(
+        "Clés propres à ce module, facultatives dans `kbz.yaml` ; une clé inconnue ou une valeur hors règle "
+        "est "
+        "refusée avec le fichier, la ligne et la colonne.");
     line("");
     line("| Clé | Type | Défaut | Règle | Rôle |");
     line("|---|---|---|---|---|");
     for (const auto& st : m.settings) {
       std::string rule = st.pattern.empty() ? std::string("—") : md_code(st.pattern);
-      if (st.type == SettingType::Integer && (st.min != 0 || st.max != 0)) rule = fmt::format("{} à {}", st.min, st.max);
+      if (st.type == SettingType::Integer && (st.min != 0 || st.max != 0))
+        rule = fmt::format("{} à {}", st.min, st.max);
       std::string def;
       for (const auto& v : st.default_value) def += (def.empty() ? "" : ", ") + v;
       line(fmt::format("| {} | {} | {} | {} | {} |", md_code(st.key), setting_type_name(st.type),
@@ -203,8 +214,9 @@ std::string render_generated_block(const Module& m) {
     if (!c.expect_regex.empty()) expect += " et sortie contenant " + md_code(c.expect_regex);
     line("- Attendu : " + expect);
     line("- Valeur mesurée : " + (c.value_regex.empty() ? std::string("première ligne non vide de la sortie")
-                                                         : "première capture de " + md_code(c.value_regex)));
-    line(std::string("- Sévérité : ") + (c.severity == Severity::Warning ? "avertissement (non bloquant)" : "bloquant"));
+                                                        : "première capture de " + md_code(c.value_regex)));
+    line(std::string("- Sévérité : ") +
+         (c.severity == Severity::Warning ? "avertissement (non bloquant)" : "bloquant"));
     line("");
     const std::string fence = md_fence(c.command);
     line(fence + "sh");
@@ -234,14 +246,16 @@ std::string render_generated_block(const Module& m) {
   if (m.credentials.empty()) {
     line("Aucun secret pour ce module.");
   } else {
-    line("Générés par `kbz-install credentials init` dans `credentials/`, mode `0600`, jamais écrasés ni affichés "
-         "(noms seulement, jamais de valeur).");
+    line(
+        "Générés par `kbz-install credentials init` dans `credentials/`, mode `0600`, jamais écrasés ni "
+        "affichés "
+        "(noms seulement, jamais de valeur).");
     line("");
     line("| Fichier | Clé | Longueur | Caractères |");
     line("|---|---|---|---|");
     for (const auto& c : m.credentials)
-      line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key), c.length,
-                       md_cell(c.charset)));
+      line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key),
+                       c.length, md_cell(c.charset)));
   }
   line("");
   line(std::string(kGeneratedEnd));
@@ -252,7 +266,8 @@ std::string render_generated_block(const Module& m) {
 std::string doc_skeleton(const Module& m, const std::string& block) {
   std::string o;
   o += fmt::format("# Module {} — {}\n\n", m.number, m.title_fr);
-  o += "<!-- Hors des marqueurs « GENERATED », ce document est écrit à la main : `kbz-install docs` le conserve tel quel. -->\n\n";
+  o += "<!-- Hors des marqueurs « GENERATED », ce document est écrit à la main : `kbz-install docs` le "
+       "conserve tel quel. -->\n\n";
   o += "## Architecture\n\n_À compléter : rôle du module, serveurs concernés, flux réseau._\n\n";
   o += block;
   o += "\n## Règles à ne pas changer\n\n_À compléter : choix imposés et pourquoi._\n\n";
@@ -260,7 +275,8 @@ std::string doc_skeleton(const Module& m, const std::string& block) {
   return o;
 }
 
-Result<std::string> merge_generated(const std::string& existing, const std::string& block, const std::string& origin) {
+Result<std::string> merge_generated(const std::string& existing, const std::string& block,
+                                    const std::string& origin) {
   const size_t b = existing.find(kGeneratedBegin);
   const size_t e = existing.find(kGeneratedEnd);
   if (b == std::string::npos && e == std::string::npos) {
@@ -270,17 +286,22 @@ Result<std::string> merge_generated(const std::string& existing, const std::stri
     return out + block;
   }
   if (b == std::string::npos)
-    return fail(ErrorKind::Input, fmt::format("{}:{}: END GENERATED marker without BEGIN", origin, find_line(existing, e)));
+    return fail(ErrorKind::Input,
+                fmt::format("{}:{}: END GENERATED marker without BEGIN", origin, find_line(existing, e)));
   if (e == std::string::npos)
-    return fail(ErrorKind::Input, fmt::format("{}:{}: BEGIN GENERATED marker without END", origin, find_line(existing, b)));
+    return fail(ErrorKind::Input,
+                fmt::format("{}:{}: BEGIN GENERATED marker without END", origin, find_line(existing, b)));
   if (e < b)
-    return fail(ErrorKind::Input, fmt::format("{}:{}: END GENERATED marker before BEGIN", origin, find_line(existing, e)));
+    return fail(ErrorKind::Input,
+                fmt::format("{}:{}: END GENERATED marker before BEGIN", origin, find_line(existing, e)));
   const size_t b2 = existing.find(kGeneratedBegin, b + 1);
   if (b2 != std::string::npos)
-    return fail(ErrorKind::Input, fmt::format("{}:{}: second BEGIN GENERATED marker", origin, find_line(existing, b2)));
+    return fail(ErrorKind::Input,
+                fmt::format("{}:{}: second BEGIN GENERATED marker", origin, find_line(existing, b2)));
   const size_t e2 = existing.find(kGeneratedEnd, e + 1);
   if (e2 != std::string::npos)
-    return fail(ErrorKind::Input, fmt::format("{}:{}: second END GENERATED marker", origin, find_line(existing, e2)));
+    return fail(ErrorKind::Input,
+                fmt::format("{}:{}: second END GENERATED marker", origin, find_line(existing, e2)));
   // Replace from BEGIN through END only; the newline (and everything) after END is the hand-written side's.
   const std::string tail = existing.substr(e + kGeneratedEnd.size());
   std::string blk = block;

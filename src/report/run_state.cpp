@@ -2,15 +2,15 @@
 
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
-#include "kbz/core/secret.hpp"
 #include "kbz/core/atomic_file.hpp"
+#include "kbz/core/secret.hpp"
 
 namespace kbz {
 namespace fs = std::filesystem;
@@ -21,13 +21,20 @@ namespace {
 fs::path state_path(const std::string& workdir) { return fs::path(workdir) / ".kbz" / "state.json"; }
 
 json to_json(const RunRecord& r) {
-  return json{{"kind", r.kind},           {"module", r.module},
-              {"started_utc", r.started_utc}, {"duration_ms", r.duration_ms},
-              {"status", r.status},       {"hosts", r.hosts},
-              {"hosts_failed", r.hosts_failed}, {"changed", r.changed},
-              {"failed_steps", r.failed_steps}, {"checks_passed", r.checks_passed},
-              {"checks_failed", r.checks_failed}, {"checks_warned", r.checks_warned},
-              {"problems", r.problems},   {"report_path", r.report_path}};
+  return json{{"kind", r.kind},
+              {"module", r.module},
+              {"started_utc", r.started_utc},
+              {"duration_ms", r.duration_ms},
+              {"status", r.status},
+              {"hosts", r.hosts},
+              {"hosts_failed", r.hosts_failed},
+              {"changed", r.changed},
+              {"failed_steps", r.failed_steps},
+              {"checks_passed", r.checks_passed},
+              {"checks_failed", r.checks_failed},
+              {"checks_warned", r.checks_warned},
+              {"problems", r.problems},
+              {"report_path", r.report_path}};
 }
 
 RunRecord from_json(const json& j) {
@@ -59,7 +66,8 @@ Result<std::vector<RunRecord>> load_runs(const std::string& workdir) {
   buf << in.rdbuf();
   const json j = json::parse(buf.str(), nullptr, false);
   if (j.is_discarded() || !j.contains("runs"))
-    return fail(ErrorKind::Input, fmt::format("{}: not a kbz-install state file", state_path(workdir).string()));
+    return fail(ErrorKind::Input,
+                fmt::format("{}: not a kbz-install state file", state_path(workdir).string()));
   for (const auto& r : j["runs"]) runs.push_back(from_json(r));
   return runs;
 }
@@ -108,7 +116,10 @@ RunRecord to_record(const VerifyRun& run, const std::string& report_path) {
   // drown among (or be hidden behind) its own per-check failures.
   std::vector<std::string> down;
   for (const auto& u : run.unreachable) {
-    r.problems.push_back(mask(u.find(": ") == std::string::npos ? u : u.substr(0, u.find(": ")) + ": injoignable (" + u.substr(u.find(": ") + 2) + ")"));
+    r.problems.push_back(
+        mask(u.find(": ") == std::string::npos
+                 ? u
+                 : u.substr(0, u.find(": ")) + ": injoignable (" + u.substr(u.find(": ") + 2) + ")"));
     down.push_back(u.substr(0, u.find(": ")));
   }
   std::set<std::string> failed_hosts(down.begin(), down.end());

@@ -38,10 +38,14 @@ std::string duration_cell(const std::vector<RunRecord>& runs, int index) {
 
 std::string state_text(ModuleState s) {
   switch (s) {
-    case ModuleState::NotDone: return "non commencé";
-    case ModuleState::Applied: return "appliqué, non vérifié";
-    case ModuleState::Done: return "appliqué et vérifié";
-    case ModuleState::Failed: return "dernière exécution en échec";
+    case ModuleState::NotDone:
+      return "non commencé";
+    case ModuleState::Applied:
+      return "appliqué, non vérifié";
+    case ModuleState::Done:
+      return "appliqué et vérifié";
+    case ModuleState::Failed:
+      return "dernière exécution en échec";
   }
   return "?";
 }
@@ -62,10 +66,14 @@ ModuleState module_state(const std::vector<RunRecord>& runs, int module) {
 
 std::string state_icon(ModuleState state) {
   switch (state) {
-    case ModuleState::NotDone: return "⏳";
-    case ModuleState::Applied: return "🔄";
-    case ModuleState::Done: return "✅";
-    case ModuleState::Failed: return "❌";
+    case ModuleState::NotDone:
+      return "⏳";
+    case ModuleState::Applied:
+      return "🔄";
+    case ModuleState::Done:
+      return "✅";
+    case ModuleState::Failed:
+      return "❌";
   }
   return "?";
 }
@@ -79,7 +87,8 @@ int next_module(const std::vector<RunRecord>& runs, const std::set<int>& availab
 std::string next_command(const std::vector<RunRecord>& runs, int module, const std::string& prefix) {
   switch (module_state(runs, module)) {
     case ModuleState::NotDone:
-      return fmt::format("{0} plan --module {1}\n{0} apply --module {1}\n{0} verify --module {1}", prefix, module);
+      return fmt::format("{0} plan --module {1}\n{0} apply --module {1}\n{0} verify --module {1}", prefix,
+                         module);
     case ModuleState::Applied:
       return fmt::format("{} verify --module {}", prefix, module);
     case ModuleState::Failed: {
@@ -89,7 +98,8 @@ std::string next_command(const std::vector<RunRecord>& runs, int module, const s
         return fmt::format("{0} apply --module {1}\n{0} verify --module {1}", prefix, module);
       return fmt::format("{} verify --module {}", prefix, module);
     }
-    case ModuleState::Done: break;
+    case ModuleState::Done:
+      break;
   }
   return {};
 }
@@ -100,12 +110,15 @@ std::string render_suivi(const std::vector<RunRecord>& runs, const SuiviContext&
   line("# 📋 Suivi d'Installation KeyBuzz V2");
   line("");
   line(fmt::format("**Mis à jour le** : {}  ", format_date_fr(ctx.generated_utc)));
-  line(fmt::format("**Généré par** : kbz-install {} à partir de `.kbz/state.json` ({} exécution(s) enregistrée(s))",
-                   ctx.version, runs.size()));
+  line(fmt::format(
+      "**Généré par** : kbz-install {} à partir de `.kbz/state.json` ({} exécution(s) enregistrée(s))",
+      ctx.version, runs.size()));
   line("");
   line("## 📊 Avancement");
   line("");
-  line("| Module | Titre | État | Dernier apply | Durée apply | Dernière vérification | Durée vérification | Serveurs | Rapport |");
+  line(
+      "| Module | Titre | État | Dernier apply | Durée apply | Dernière vérification | Durée vérification | "
+      "Serveurs | Rapport |");
   line("|---|---|---|---|---|---|---|---|---|");
   int done = 0;
   for (int m = kFirstModule; m <= kLastModule; ++m) {
@@ -117,21 +130,24 @@ std::string render_suivi(const std::vector<RunRecord>& runs, const SuiviContext&
     std::string hosts = "—";
     if (last >= 0) {
       const RunRecord& r = runs[last];
-      hosts = r.hosts_failed > 0 ? fmt::format("{} ({} en échec)", r.hosts, r.hosts_failed) : std::to_string(r.hosts);
+      hosts = r.hosts_failed > 0 ? fmt::format("{} ({} en échec)", r.hosts, r.hosts_failed)
+                                 : std::to_string(r.hosts);
     }
     std::string report = "—";
     if (verify >= 0 && !runs[verify].report_path.empty())
       report = fmt::format("[{}]({})", md_cell(runs[verify].report_path), runs[verify].report_path);
-    line(fmt::format("| {} | {} | {} {} | {} | {} | {} | {} | {} | {} |", m, md_cell(title_for(ctx, m)), state_icon(st),
-                     state_text(st), run_cell(runs, apply), duration_cell(runs, apply), run_cell(runs, verify),
-                     duration_cell(runs, verify), hosts, report));
+    line(fmt::format("| {} | {} | {} {} | {} | {} | {} | {} | {} | {} |", m, md_cell(title_for(ctx, m)),
+                     state_icon(st), state_text(st), run_cell(runs, apply), duration_cell(runs, apply),
+                     run_cell(runs, verify), duration_cell(runs, verify), hosts, report));
   }
   line("");
-  line(fmt::format("**Progression** : {}/{} modules appliqués et vérifiés ({})", done, kLastModule - kFirstModule + 1,
-                   format_percent_fr(done, kLastModule - kFirstModule + 1)));
+  line(fmt::format("**Progression** : {}/{} modules appliqués et vérifiés ({})", done,
+                   kLastModule - kFirstModule + 1, format_percent_fr(done, kLastModule - kFirstModule + 1)));
   line("");
-  line("Légende : ⏳ non commencé · 🔄 appliqué, non vérifié · ✅ dernier apply et dernière vérification réussis · "
-       "❌ dernière exécution en échec");
+  line(
+      "Légende : ⏳ non commencé · 🔄 appliqué, non vérifié · ✅ dernier apply et dernière vérification réussis "
+      "· "
+      "❌ dernière exécution en échec");
   line("");
 
   line("## ⚠️ Problèmes Rencontrés");
@@ -151,16 +167,21 @@ std::string render_suivi(const std::vector<RunRecord>& runs, const SuiviContext&
       const RunRecord& r = runs[i];
       std::string counts;
       if (r.kind == "verify")
-        counts = fmt::format(" — {} vérification(s) en échec, {} avertissement(s), {} serveur(s) en échec", r.checks_failed,
-                             r.checks_warned, r.hosts_failed);
+        counts = fmt::format(" — {} vérification(s) en échec, {} avertissement(s), {} serveur(s) en échec",
+                             r.checks_failed, r.checks_warned, r.hosts_failed);
       else
-        counts = fmt::format(" — {} étape(s) en échec, {} serveur(s) en échec", r.failed_steps, r.hosts_failed);
+        counts =
+            fmt::format(" — {} étape(s) en échec, {} serveur(s) en échec", r.failed_steps, r.hosts_failed);
       line(fmt::format("- **{}** du {} ({}){} :", r.kind, format_date_short_fr(r.started_utc),
-                       r.status == "ok" ? "réussi" : r.status == "interrupted" ? "interrompu" : "en échec", counts));
+                       r.status == "ok"            ? "réussi"
+                       : r.status == "interrupted" ? "interrompu"
+                                                   : "en échec",
+                       counts));
       size_t n = 0;
       for (const auto& p : r.problems) {
         if (++n > kMaxProblemsPerRun) {
-          line(fmt::format("  - … et {} autre(s) (voir le rapport ou les logs)", r.problems.size() - kMaxProblemsPerRun));
+          line(fmt::format("  - … et {} autre(s) (voir le rapport ou les logs)",
+                           r.problems.size() - kMaxProblemsPerRun));
           break;
         }
         line("  - " + md_cell(p));
@@ -196,12 +217,14 @@ std::string render_suivi(const std::vector<RunRecord>& runs, const SuiviContext&
   }
   if (!missing.empty()) {
     line("");
-    line(fmt::format("Pas encore disponibles dans kbz-install {} : module(s) {}.", ctx.version, fmt::join(missing, ", ")));
+    line(fmt::format("Pas encore disponibles dans kbz-install {} : module(s) {}.", ctx.version,
+                     fmt::join(missing, ", ")));
   }
   line("");
   line("---");
   line("");
-  line(fmt::format("*Suivi généré le {} par kbz-install {}*", format_date_fr(ctx.generated_utc), ctx.version));
+  line(
+      fmt::format("*Suivi généré le {} par kbz-install {}*", format_date_fr(ctx.generated_utc), ctx.version));
   return mask(o);
 }
 

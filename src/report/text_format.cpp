@@ -28,7 +28,8 @@ std::string format_duration_fr(chr::milliseconds d) {
   if (ms < 1000) return fmt::format("{} ms", ms);
   if (ms < 60'000) {
     const long long tenths = (ms + 50) / 100;
-    return tenths % 10 == 0 ? fmt::format("{} s", tenths / 10) : fmt::format("{},{} s", tenths / 10, tenths % 10);
+    return tenths % 10 == 0 ? fmt::format("{} s", tenths / 10)
+                            : fmt::format("{},{} s", tenths / 10, tenths % 10);
   }
   const long long s = (ms + 500) / 1000;
   if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
@@ -38,10 +39,14 @@ std::string format_duration_fr(chr::milliseconds d) {
 std::string md_cell(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += "<br>";
-    else if (c == '\r' || c == '\t') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += "<br>";
+    else if (c == '\r' || c == '\t')
+      out += ' ';
+    else
+      out += c;
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   if (out.empty()) return "—";
@@ -59,7 +64,9 @@ size_t longest_backtick_run(std::string_view text) {
 }
 }  // namespace
 
-std::string md_fence(std::string_view text) { return std::string(std::max<size_t>(3, longest_backtick_run(text) + 1), '`'); }
+std::string md_fence(std::string_view text) {
+  return std::string(std::max<size_t>(3, longest_backtick_run(text) + 1), '`');
+}
 
 std::string without_final_newlines(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
@@ -71,14 +78,16 @@ std::string md_code(std::string_view text) {
   // CommonMark strips one leading/trailing space, which lets a value start or end with a backtick.
   const bool pad = !text.empty() && (text.front() == '`' || text.back() == '`');
   std::string out = delim + (pad ? " " : "");
-  for (char c : text) out += (c == '\n' || c == '|') ? (c == '|' ? std::string("\\|") : std::string(" ")) : std::string(1, c);
+  for (char c : text)
+    out += (c == '\n' || c == '|') ? (c == '|' ? std::string("\\|") : std::string(" ")) : std::string(1, c);
   return out + (pad ? " " : "") + delim;
 }
 
 std::string format_percent_fr(int part, int total) {
   if (total <= 0) return "—";
   const long long tenths = (static_cast<long long>(part) * 1000 + total / 2) / total;
-  return tenths % 10 == 0 ? fmt::format("{} %", tenths / 10) : fmt::format("{},{} %", tenths / 10, tenths % 10);
+  return tenths % 10 == 0 ? fmt::format("{} %", tenths / 10)
+                          : fmt::format("{},{} %", tenths / 10, tenths % 10);
 }
 
 }  // namespace kbz

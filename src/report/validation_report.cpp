@@ -16,10 +16,14 @@ using Tally = CheckTally;
 
 std::string result_label(CheckStatus s) {
   switch (s) {
-    case CheckStatus::Pass: return "✅ réussi";
-    case CheckStatus::Fail: return "❌ échoué";
-    case CheckStatus::Warn: return "⚠️ avertissement";
-    case CheckStatus::Skipped: return "⏸️ non exécuté";
+    case CheckStatus::Pass:
+      return "✅ réussi";
+    case CheckStatus::Fail:
+      return "❌ échoué";
+    case CheckStatus::Warn:
+      return "⚠️ avertissement";
+    case CheckStatus::Skipped:
+      return "⏸️ non exécuté";
   }
   return "?";
 }
@@ -44,7 +48,9 @@ std::string expectation(const VerifyCheck& c) {
   return e;
 }
 
-std::string component_of(const VerifyCheck& c) { return c.component.empty() ? std::string("Autres vérifications") : c.component; }
+std::string component_of(const VerifyCheck& c) {
+  return c.component.empty() ? std::string("Autres vérifications") : c.component;
+}
 
 std::string title_of(const VerifyCheck* c, const std::string& id) {
   if (c == nullptr || c->title_fr.empty()) return id;
@@ -113,16 +119,18 @@ class Renderer {
 
   std::string failover_state() const {
     if (!ctx_.failover_requested)
-      return m_.failover.empty() ? "aucun scénario défini pour ce module"
-                                 : fmt::format("non exécutés ({} scénario(s) défini(s), option `--failover` absente)",
-                                               m_.failover.size());
+      return m_.failover.empty()
+                 ? "aucun scénario défini pour ce module"
+                 : fmt::format("non exécutés ({} scénario(s) défini(s), option `--failover` absente)",
+                               m_.failover.size());
     if (m_.failover.empty()) return "aucun scénario défini pour ce module";
-    return fmt::format("{} exécuté(s) sur {} : {} réussi(s), {} échoué(s)", r_.failovers.size(), m_.failover.size(),
-                       failover_tally_.pass, failover_tally_.fail);
+    return fmt::format("{} exécuté(s) sur {} : {} réussi(s), {} échoué(s)", r_.failovers.size(),
+                       m_.failover.size(), failover_tally_.pass, failover_tally_.fail);
   }
 
   void header() {
-    line("# 📋 Rapport de Validation - Module {} : {}", m_.number, m_.title_fr.empty() ? m_.title : m_.title_fr);
+    line("# 📋 Rapport de Validation - Module {} : {}", m_.number,
+         m_.title_fr.empty() ? m_.title : m_.title_fr);
     blank();
     line("**Date de validation** : {}  ", format_date_fr(r_.started_utc));
     line("**Durée totale** : {}  ", format_duration_fr(r_.duration));
@@ -130,8 +138,9 @@ class Renderer {
     blank();
     line("| Élément | Valeur |");
     line("|---|---|");
-    line("| Commande | {} |", md_code(ctx_.command_line.empty() ? fmt::format("kbz-install verify --module {}", m_.number)
-                                                                   : ctx_.command_line));
+    line("| Commande | {} |",
+         md_code(ctx_.command_line.empty() ? fmt::format("kbz-install verify --module {}", m_.number)
+                                           : ctx_.command_line));
     line("| Version de kbz-install | {} |", md_cell(ctx_.version));
     line("| Inventaire | {} |", md_code(r_.inventory_path));
     line("| Serveurs ciblés | {} |", hosts_.size());
@@ -145,23 +154,26 @@ class Renderer {
   void summary() {
     line("## 📊 Résumé Exécutif");
     blank();
-    line("- Module {} ({}) vérifié sur **{} serveur(s)** de l'inventaire {}.", m_.number, m_.title_fr, hosts_.size(),
-         md_code(r_.inventory_path));
-    line("- {} vérification(s) définie(s), {} résultat(s) : ✅ {} réussi(s), ❌ {} échoué(s), ⚠️ {} avertissement(s), "
-         "⏸️ {} non exécuté(s).",
-         m_.checks.size(), total_.total(), total_.pass, total_.fail, total_.warn, total_.skipped);
+    line("- Module {} ({}) vérifié sur **{} serveur(s)** de l'inventaire {}.", m_.number, m_.title_fr,
+         hosts_.size(), md_code(r_.inventory_path));
+    line(
+        "- {} vérification(s) définie(s), {} résultat(s) : ✅ {} réussi(s), ❌ {} échoué(s), ⚠️ {} "
+        "avertissement(s), "
+        "⏸️ {} non exécuté(s).",
+        m_.checks.size(), total_.total(), total_.pass, total_.fail, total_.warn, total_.skipped);
     const auto failed = failed_hosts();
     if (failed.empty()) {
       line("- Serveurs en échec : aucun.");
     } else {
       std::string list;
-      for (const auto& h : failed) list += (list.empty() ? "" : ", ") + h + (unreachable_.contains(h) ? " (injoignable)" : "");
+      for (const auto& h : failed)
+        list += (list.empty() ? "" : ", ") + h + (unreachable_.contains(h) ? " (injoignable)" : "");
       line("- Serveurs en échec ({}) : {}.", failed.size(), list);
     }
     line("- Tests de bascule : {}.", failover_state());
     blank();
-    line("**Taux de réussite** : {} ({}/{} réussis)", format_percent_fr(scored_pass(), scored_total()), scored_pass(),
-         scored_total());
+    line("**Taux de réussite** : {} ({}/{} réussis)", format_percent_fr(scored_pass(), scored_total()),
+         scored_pass(), scored_total());
     blank();
   }
 
@@ -169,7 +181,8 @@ class Renderer {
     line("## 🎯 Objectifs du Module {}", m_.number);
     blank();
     if (m_.steps.empty()) line("- (aucune étape définie)");
-    for (const auto& s : m_.steps) line("- {}", s.title_fr.empty() ? (s.title.empty() ? s.id : s.title) : s.title_fr);
+    for (const auto& s : m_.steps)
+      line("- {}", s.title_fr.empty() ? (s.title.empty() ? s.id : s.title) : s.title_fr);
     if (!m_.versions.empty()) {
       blank();
       line("Versions attendues :");
@@ -184,7 +197,8 @@ class Renderer {
     blank();
     std::vector<std::string> order;
     for (const auto& c : m_.checks)
-      if (std::find(order.begin(), order.end(), component_of(c)) == order.end()) order.push_back(component_of(c));
+      if (std::find(order.begin(), order.end(), component_of(c)) == order.end())
+        order.push_back(component_of(c));
     if (order.empty()) line("Aucune vérification définie pour ce module.");
     int n = 0;
     for (const auto& comp : order) {
@@ -206,8 +220,8 @@ class Renderer {
       line("**Vérifications** :");
       for (const auto* c : checks) line("- {} ({})", title_of(c, c->id), md_code(c->id));
       line("");
-      line("**Résultat** : {}/{} réussis, {} échoué(s), {} avertissement(s), {} non exécuté(s)", t.pass, t.total(), t.fail,
-           t.warn, t.skipped);
+      line("**Résultat** : {}/{} réussis, {} échoué(s), {} avertissement(s), {} non exécuté(s)", t.pass,
+           t.total(), t.fail, t.warn, t.skipped);
       blank();
     }
   }
@@ -223,8 +237,8 @@ class Renderer {
     for (const auto& c : m_.checks) {
       auto it = by_check_.find(c.id);
       const int targeted = it == by_check_.end() ? 0 : it->second.total();
-      line("| {} | {} | {} | {} | {} | {} |", ++n, md_cell(title_of(&c, c.id)), md_cell(component_of(c)), expectation(c),
-           c.severity == Severity::Warning ? "avertissement" : "bloquant",
+      line("| {} | {} | {} | {} | {} | {} |", ++n, md_cell(title_of(&c, c.id)), md_cell(component_of(c)),
+           expectation(c), c.severity == Severity::Warning ? "avertissement" : "bloquant",
            targeted == 0 ? std::string("⏸️ non exécuté") : std::to_string(targeted));
     }
     blank();
@@ -272,12 +286,15 @@ class Renderer {
         if (c.host != h) continue;
         any = true;
         line("| {} | {} | {} | {} | {} |", md_cell(h), md_cell(title_of(check(c.check_id), c.check_id)),
-             result_label(c.status), c.value.empty() ? std::string("—") : md_code(c.value), md_cell(c.detail));
+             result_label(c.status), c.value.empty() ? std::string("—") : md_code(c.value),
+             md_cell(c.detail));
       }
       if (!any) {
         auto u = unreachable_.find(h);
-        line("| {} | — | {} | — | {} |", md_cell(h), u != unreachable_.end() ? "❌ échoué" : "⏸️ non exécuté",
-             md_cell(u != unreachable_.end() ? "injoignable : " + u->second : "aucune vérification applicable"));
+        line("| {} | — | {} | — | {} |", md_cell(h),
+             u != unreachable_.end() ? "❌ échoué" : "⏸️ non exécuté",
+             md_cell(u != unreachable_.end() ? "injoignable : " + u->second
+                                             : "aucune vérification applicable"));
       }
     }
     blank();
@@ -291,13 +308,15 @@ class Renderer {
         auto it = std::find_if(r_.failovers.begin(), r_.failovers.end(),
                                [&](const FailoverResult& f) { return f.scenario_id == sc.id; });
         if (it == r_.failovers.end()) {
-          line("| {} | ⏸️ non exécuté | — | — |", md_cell(sc.title_fr.empty() ? sc.id : sc.title_fr));
+          line("| {} | ⏸️ non exécuté | — | — |",
+               md_cell(sc.title_fr.empty() ? sc.id : sc.title_fr));
           continue;
         }
         std::string measures;
-        for (const auto& [k, v] : it->measures) measures += (measures.empty() ? "" : "<br>") + md_cell(k) + " : " + md_cell(v);
-        line("| {} | {} | {} | {} |", md_cell(it->title_fr.empty() ? sc.title_fr : it->title_fr), result_label(it->status),
-             measures.empty() ? std::string("—") : measures, md_cell(it->detail));
+        for (const auto& [k, v] : it->measures)
+          measures += (measures.empty() ? "" : "<br>") + md_cell(k) + " : " + md_cell(v);
+        line("| {} | {} | {} | {} |", md_cell(it->title_fr.empty() ? sc.title_fr : it->title_fr),
+             result_label(it->status), measures.empty() ? std::string("—") : measures, md_cell(it->detail));
       }
       blank();
     }
@@ -346,7 +365,8 @@ class Renderer {
     for (const auto& c : r_.checks) {
       if (unreachable_.contains(c.host)) continue;  // already explained once per host above
       if (c.status == CheckStatus::Fail) {
-        line("- ❌ **{}** — {} : {}{}", c.host, title_of(check(c.check_id), c.check_id), c.detail.empty() ? "échec" : c.detail,
+        line("- ❌ **{}** — {} : {}{}", c.host, title_of(check(c.check_id), c.check_id),
+             c.detail.empty() ? "échec" : c.detail,
              c.value.empty() ? std::string() : " (valeur mesurée : " + md_code(c.value) + ")");
         any = true;
       }
@@ -374,12 +394,13 @@ class Renderer {
     }
     for (const auto& f : r_.failovers)
       if (f.status == CheckStatus::Fail || f.status == CheckStatus::Warn) {
-        line("- {} Bascule {} : {}", f.status == CheckStatus::Fail ? "❌" : "⚠️", f.title_fr.empty() ? f.scenario_id : f.title_fr,
-             f.detail.empty() ? "échec" : f.detail);
+        line("- {} Bascule {} : {}", f.status == CheckStatus::Fail ? "❌" : "⚠️",
+             f.title_fr.empty() ? f.scenario_id : f.title_fr, f.detail.empty() ? "échec" : f.detail);
         any = true;
       }
     // The same component at different versions across hosts is worth a look even when every check passed.
-    std::map<std::string, std::map<std::string, std::vector<std::string>>> seen;  // component -> version -> hosts
+    std::map<std::string, std::map<std::string, std::vector<std::string>>>
+        seen;  // component -> version -> hosts
     for (const auto& [h, m] : r_.versions_found)
       for (const auto& [c, v] : m) seen[c][v].push_back(h);
     for (const auto& [c, versions] : seen) {
@@ -393,7 +414,8 @@ class Renderer {
       line("- ⚠️ {} : {} versions différentes : {}", c, versions.size(), list);
       any = true;
     }
-    if (!any) line("Aucun point d'attention : toutes les vérifications exécutées ont réussi sur tous les serveurs.");
+    if (!any)
+      line("Aucun point d'attention : toutes les vérifications exécutées ont réussi sur tous les serveurs.");
     blank();
   }
 
@@ -408,13 +430,15 @@ class Renderer {
       for (const auto& f : ctx_.credentials) {
         std::string keys;
         for (const auto& k : f.keys) keys += (keys.empty() ? "" : ", ") + md_code(k);
-        const std::string mode = f.mode == "0600" ? "`0600` ✅"
+        const std::string mode = f.mode == "0600"     ? "`0600` ✅"
                                  : f.mode == "absent" ? std::string("⚠️ absent")
                                                       : md_code(f.mode) + " ⚠️ (attendu `0600`)";
         line("| {} | {} | {} |", md_code(f.path), mode, keys.empty() ? std::string("—") : keys);
       }
     }
-    line("- Aucune valeur secrète n'apparaît dans ce rapport : tout le texte passe par le masquage de kbz-install.");
+    line(
+        "- Aucune valeur secrète n'apparaît dans ce rapport : tout le texte passe par le masquage de "
+        "kbz-install.");
     line("- Les vérifications sont en lecture seule ; aucun secret n'est passé en ligne de commande.");
     blank();
   }
@@ -428,10 +452,10 @@ class Renderer {
       const Tally t = host_tally(h);
       auto u = unreachable_.find(h);
       const std::string state = u != unreachable_.end() ? "❌ injoignable"
-                                : t.fail > 0             ? "❌ échec"
-                                : t.warn > 0             ? "⚠️ avertissements"
-                                : t.total() == 0         ? "⏸️ non vérifié"
-                                                         : "✅ validé";
+                                : t.fail > 0            ? "❌ échec"
+                                : t.warn > 0            ? "⚠️ avertissements"
+                                : t.total() == 0        ? "⏸️ non vérifié"
+                                                        : "✅ validé";
       auto d = r_.host_durations.find(h);
       line("| {} | {} | {} | {} | {} | {} | {} |", md_cell(h), state, t.pass, t.fail, t.warn, t.skipped,
            d == r_.host_durations.end() ? std::string("—") : format_duration_fr(d->second));
@@ -445,7 +469,8 @@ class Renderer {
     const ReportStatus st = report_status(r_);
     int n = 0;
     if (st == ReportStatus::Failed) {
-      line("{}. Corriger les échecs listés dans « Points d'Attention » (serveurs injoignables d'abord).", ++n);
+      line("{}. Corriger les échecs listés dans « Points d'Attention » (serveurs injoignables d'abord).",
+           ++n);
       line("{}. Réappliquer si besoin : `kbz-install apply --module {}`.", ++n, m_.number);
       line("{}. Relancer la validation : `kbz-install verify --module {}`.", ++n, m_.number);
     } else {
@@ -468,22 +493,30 @@ class Renderer {
     blank();
     switch (report_status(r_)) {
       case ReportStatus::Validated:
-        line("Le module {} ({}) est **validé** : {} vérification(s) réussie(s) sur {} serveur(s), aucun échec.", m_.number,
-             m_.title_fr, total_.pass, hosts_.size());
+        line(
+            "Le module {} ({}) est **validé** : {} vérification(s) réussie(s) sur {} serveur(s), aucun "
+            "échec.",
+            m_.number, m_.title_fr, total_.pass, hosts_.size());
         break;
       case ReportStatus::ValidatedWithWarnings:
-        line("Le module {} ({}) est **validé avec avertissements** : aucun échec, {} avertissement(s) à examiner.", m_.number,
-             m_.title_fr, total_.warn);
+        line(
+            "Le module {} ({}) est **validé avec avertissements** : aucun échec, {} avertissement(s) à "
+            "examiner.",
+            m_.number, m_.title_fr, total_.warn);
         break;
       case ReportStatus::Failed:
-        line("Le module {} ({}) n'est **pas validé** : {} vérification(s) en échec, {} serveur(s) en échec dont {} "
-             "injoignable(s). Ne pas passer au module suivant avant correction.",
-             m_.number, m_.title_fr, total_.fail + failover_tally_.fail, failed_hosts().size(), unreachable_.size());
+        line(
+            "Le module {} ({}) n'est **pas validé** : {} vérification(s) en échec, {} serveur(s) en échec "
+            "dont {} "
+            "injoignable(s). Ne pas passer au module suivant avant correction.",
+            m_.number, m_.title_fr, total_.fail + failover_tally_.fail, failed_hosts().size(),
+            unreachable_.size());
         break;
     }
     if (total_.skipped > 0) line("");
     if (total_.skipped > 0)
-      line("{} vérification(s) n'ont pas été exécutées et ne sont pas comptées comme réussies.", total_.skipped);
+      line("{} vérification(s) n'ont pas été exécutées et ne sont pas comptées comme réussies.",
+           total_.skipped);
     blank();
     line("---");
     blank();
@@ -506,28 +539,35 @@ class Renderer {
 ReportStatus report_status(const VerifyRun& run) {
   if (!run.ok()) return ReportStatus::Failed;
   // Nothing actually checked is not a validation: never claim more than was run.
-  const bool ran_something =
-      std::any_of(run.checks.begin(), run.checks.end(), [](const CheckResult& c) { return c.status != CheckStatus::Skipped; });
+  const bool ran_something = std::any_of(run.checks.begin(), run.checks.end(), [](const CheckResult& c) {
+    return c.status != CheckStatus::Skipped;
+  });
   if (!ran_something) return ReportStatus::Failed;
-  const bool warned =
-      std::any_of(run.checks.begin(), run.checks.end(), [](const CheckResult& c) { return c.status == CheckStatus::Warn; }) ||
-      std::any_of(run.failovers.begin(), run.failovers.end(),
-                  [](const FailoverResult& f) { return f.status == CheckStatus::Warn; });
+  const bool warned = std::any_of(run.checks.begin(), run.checks.end(),
+                                  [](const CheckResult& c) { return c.status == CheckStatus::Warn; }) ||
+                      std::any_of(run.failovers.begin(), run.failovers.end(),
+                                  [](const FailoverResult& f) { return f.status == CheckStatus::Warn; });
   return warned ? ReportStatus::ValidatedWithWarnings : ReportStatus::Validated;
 }
 
 std::string status_label(ReportStatus status) {
   switch (status) {
-    case ReportStatus::Validated: return "✅ VALIDÉ";
-    case ReportStatus::ValidatedWithWarnings: return "⚠️ VALIDÉ AVEC AVERTISSEMENTS";
-    case ReportStatus::Failed: return "❌ ÉCHEC";
+    case ReportStatus::Validated:
+      return "✅ VALIDÉ";
+    case ReportStatus::ValidatedWithWarnings:
+      return "⚠️ VALIDÉ AVEC AVERTISSEMENTS";
+    case ReportStatus::Failed:
+      return "❌ ÉCHEC";
   }
   return "?";
 }
 
-std::string validation_report_file_name(int module) { return fmt::format("RAPPORT_VALIDATION_MODULE{}.md", module); }
+std::string validation_report_file_name(int module) {
+  return fmt::format("RAPPORT_VALIDATION_MODULE{}.md", module);
+}
 
-std::string render_validation_report(const Module& module, const VerifyRun& run, const ReportContext& context) {
+std::string render_validation_report(const Module& module, const VerifyRun& run,
+                                     const ReportContext& context) {
   return Renderer(module, run, context).render();
 }
 

@@ -46,8 +46,10 @@ Result<std::unique_ptr<Run>> Run::open(const GlobalOptions& g, std::string_view 
   }
 
   run->pool_ = std::make_unique<SessionPool>(g.connect_options());
-  if (auto path = open_run_log(g.workdir, command); path) run->log_path_ = *path;
-  else return fail(ErrorKind::Io, fmt::format("no run log: {}", path.error().message));
+  if (auto path = open_run_log(g.workdir, command); path)
+    run->log_path_ = *path;
+  else
+    return fail(ErrorKind::Io, fmt::format("no run log: {}", path.error().message));
   return run;
 }
 
@@ -56,9 +58,10 @@ Result<const Module*> Run::module(int number) const {
     if (m.number == number) return &m;
   std::vector<std::string> known;
   for (const auto& m : modules_) known.push_back(fmt::format("{:02d}-{}", m.number, m.id));
-  return fail(ErrorKind::Usage, fmt::format("no module {} ({}; known: {})", number,
-                                            options_.modules_dir.empty() ? "built-in modules" : options_.modules_dir,
-                                            known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
+  return fail(ErrorKind::Usage,
+              fmt::format("no module {} ({}; known: {})", number,
+                          options_.modules_dir.empty() ? "built-in modules" : options_.modules_dir,
+                          known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
 }
 
 const Module* Run::next_module(int number) const {
@@ -68,11 +71,14 @@ const Module* Run::next_module(int number) const {
   return next;
 }
 
-Result<std::vector<Host>> module_hosts(const Module& m, const std::vector<Host>& targets, std::string_view cli_selector) {
+Result<std::vector<Host>> module_hosts(const Module& m, const std::vector<Host>& targets,
+                                       std::string_view cli_selector) {
   std::vector<Host> hosts = targets;
   if (!m.targets.empty() && m.targets != "all") {
     auto sel = select_hosts(targets, m.targets);
-    if (!sel) return fail(ErrorKind::Input, fmt::format("module {} targets '{}': {}", m.number, m.targets, sel.error().message));
+    if (!sel)
+      return fail(ErrorKind::Input,
+                  fmt::format("module {} targets '{}': {}", m.number, m.targets, sel.error().message));
     hosts = std::move(*sel);
   }
   if (!cli_selector.empty()) {
@@ -83,8 +89,9 @@ Result<std::vector<Host>> module_hosts(const Module& m, const std::vector<Host>&
       if (std::any_of(hosts.begin(), hosts.end(), [&](const Host& x) { return x.hostname == h.hostname; }))
         narrowed.push_back(h);
     if (narrowed.empty())
-      return fail(ErrorKind::Usage, fmt::format("--hosts {}: none of these hosts is a target of module {} (targets: {})",
-                                                cli_selector, m.number, m.targets));
+      return fail(ErrorKind::Usage,
+                  fmt::format("--hosts {}: none of these hosts is a target of module {} (targets: {})",
+                              cli_selector, m.number, m.targets));
     hosts = std::move(narrowed);
   }
   if (hosts.empty()) return fail(ErrorKind::Usage, fmt::format("module {}: no target host", m.number));
@@ -101,7 +108,8 @@ Result<std::vector<Host>> Run::hosts_for(const Module& m) const {
 Result<std::vector<Host>> Run::selected_hosts() const {
   if (options_.hosts.empty()) {
     if (targets_.empty())
-      return fail(ErrorKind::Usage, fmt::format("{}: no target host has ENV '{}'", options_.inventory, options_.env));
+      return fail(ErrorKind::Usage,
+                  fmt::format("{}: no target host has ENV '{}'", options_.inventory, options_.env));
     return targets_;
   }
   auto sel = select_hosts(targets_, options_.hosts);
@@ -120,7 +128,8 @@ Result<Connection*> Run::connect(const Host& host) { return pool_->connect(host)
 
 Result<Connection*> Run::reconnect(const Host& host) {
   auto c = pool_->reconnect(host);
-  for (int attempt = 1; !c && c.error().kind == ErrorKind::Connect && attempt < 5 && !interrupted(); ++attempt) {
+  for (int attempt = 1; !c && c.error().kind == ErrorKind::Connect && attempt < 5 && !interrupted();
+       ++attempt) {
     std::this_thread::sleep_for(std::chrono::seconds(attempt));
     c = pool_->reconnect(host);
   }

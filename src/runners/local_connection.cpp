@@ -66,8 +66,10 @@ Result<ExecResult> LocalConnection::run(const ExecRequest& request) {
   const auto deadline = start + timeout;
   ExecResult result;
   size_t written = 0;
-  if (request.stdin_data.empty()) in.close_end(1);
-  else fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
+  if (request.stdin_data.empty())
+    in.close_end(1);
+  else
+    fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
   bool timed_out = false;
   while (out.fd[0] >= 0 || err.fd[0] >= 0) {
     pollfd fds[3];
@@ -87,13 +89,16 @@ Result<ExecResult> LocalConnection::run(const ExecRequest& request) {
       if (i < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) return;
       char buf[16384];
       const ssize_t got = ::read(p.fd[0], buf, sizeof buf);
-      if (got > 0) into.append(buf, static_cast<size_t>(got)), stats_.bytes_received += got;
-      else if (got == 0 || errno != EINTR) p.close_end(0);
+      if (got > 0)
+        into.append(buf, static_cast<size_t>(got)), stats_.bytes_received += got;
+      else if (got == 0 || errno != EINTR)
+        p.close_end(0);
     };
     drain(out_i, out, result.out);
     drain(err_i, err, result.err);
     if (in_i >= 0 && (fds[in_i].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      const ssize_t put = ::write(in.fd[1], request.stdin_data.data() + written, request.stdin_data.size() - written);
+      const ssize_t put =
+          ::write(in.fd[1], request.stdin_data.data() + written, request.stdin_data.size() - written);
       if (put > 0) written += static_cast<size_t>(put);
       if (put < 0 && errno != EAGAIN && errno != EINTR) in.close_end(1);
       if (written >= request.stdin_data.size()) in.close_end(1);
@@ -104,7 +109,8 @@ Result<ExecResult> LocalConnection::run(const ExecRequest& request) {
   if (timed_out) {
     ::kill(-pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    return fail(ErrorKind::Timeout, fmt::format("{}: command timed out after {} s", host_.hostname, timeout.count() / 1000));
+    return fail(ErrorKind::Timeout,
+                fmt::format("{}: command timed out after {} s", host_.hostname, timeout.count() / 1000));
   }
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -60,19 +60,23 @@ std::string measured_value(const VerifyCheck& check, const std::string& output) 
   return mask(cut(first_non_empty_line(output)));
 }
 
-CheckResult evaluate_check(const VerifyCheck& check, const std::string& host, int exit_status, const std::string& output) {
+CheckResult evaluate_check(const VerifyCheck& check, const std::string& host, int exit_status,
+                           const std::string& output) {
   CheckResult r;
   r.check_id = check.id;
   r.host = host;
   r.value = measured_value(check, output);
   std::string why;
-  if (exit_status != check.expect_exit) why = fmt::format("code de sortie {} (attendu {})", exit_status, check.expect_exit);
+  if (exit_status != check.expect_exit)
+    why = fmt::format("code de sortie {} (attendu {})", exit_status, check.expect_exit);
   if (!check.expect_regex.empty()) {
     bool found = false;
     try {
-      found = std::regex_search(without_final_newlines(output), std::regex(check.expect_regex, std::regex::ECMAScript));
+      found = std::regex_search(without_final_newlines(output),
+                                std::regex(check.expect_regex, std::regex::ECMAScript));
     } catch (const std::regex_error& e) {
-      why += (why.empty() ? "" : " ; ") + fmt::format("expression invalide « {} » : {}", check.expect_regex, e.what());
+      why += (why.empty() ? "" : " ; ") +
+             fmt::format("expression invalide « {} » : {}", check.expect_regex, e.what());
     }
     if (!found && why.find("expression invalide") == std::string::npos)
       why += (why.empty() ? "" : " ; ") + fmt::format("sortie sans « {} »", check.expect_regex);
@@ -92,7 +96,8 @@ Result<void> validate_check_regexes(const VerifyCheck& check, const std::string&
     try {
       std::regex compiled(*re, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      return fail(ErrorKind::Input, fmt::format("{}: verify check '{}': invalid regex '{}': {}", origin, check.id, *re, e.what()));
+      return fail(ErrorKind::Input, fmt::format("{}: verify check '{}': invalid regex '{}': {}", origin,
+                                                check.id, *re, e.what()));
     }
   }
   return {};

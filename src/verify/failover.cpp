@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 namespace kbz {
 
 FailoverRegistry& FailoverRegistry::global() {
@@ -33,10 +32,11 @@ Result<void> check_failover_kinds(const Module& module, const FailoverRegistry& 
     if (registry.find(sc.kind) != nullptr) continue;
     std::string known;
     for (const auto& k : registry.kinds()) known += (known.empty() ? "" : ", ") + k;
-    return fail(ErrorKind::Input, fmt::format("{}: failover scenario '{}': unknown kind '{}' (known: {})",
-                                              module.source_dir.empty() ? fmt::format("module {}", module.number)
-                                                                        : module.source_dir,
-                                              sc.id, sc.kind, known.empty() ? "none" : known));
+    return fail(
+        ErrorKind::Input,
+        fmt::format("{}: failover scenario '{}': unknown kind '{}' (known: {})",
+                    module.source_dir.empty() ? fmt::format("module {}", module.number) : module.source_dir,
+                    sc.id, sc.kind, known.empty() ? "none" : known));
   }
   return {};
 }

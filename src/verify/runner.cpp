@@ -40,18 +40,22 @@ HostBatch host_batch(const Module& module, const Host& host, const TemplateConte
   for (const auto& c : module.checks) {
     if (!check_applies(c, host)) continue;
     auto cmd = render_command(c.command, ctx, fmt::format("verify check '{}'", c.id));
-    if (!cmd) b.render_errors[c.id] = cmd.error().message;
-    else b.items.push_back({c.id, *cmd});
+    if (!cmd)
+      b.render_errors[c.id] = cmd.error().message;
+    else
+      b.items.push_back({c.id, *cmd});
   }
   return b;
 }
 
-Result<void> validate_check_commands(const Module& module, const std::vector<Host>& hosts, const TemplateContext& templates) {
+Result<void> validate_check_commands(const Module& module, const std::vector<Host>& hosts,
+                                     const TemplateContext& templates) {
   for (const auto& h : hosts) {
     const HostBatch b = host_batch(module, h, templates);
     if (!b.render_errors.empty())
-      return fail(ErrorKind::Input, fmt::format("{}: verify check '{}' for host {}: {}", module.source_dir,
-                                                b.render_errors.begin()->first, h.hostname, b.render_errors.begin()->second));
+      return fail(ErrorKind::Input,
+                  fmt::format("{}: verify check '{}' for host {}: {}", module.source_dir,
+                              b.render_errors.begin()->first, h.hostname, b.render_errors.begin()->second));
   }
   return {};
 }
@@ -67,21 +71,25 @@ std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& h
   for (const auto& c : module.checks) {
     if (!check_applies(c, host)) continue;
     if (auto e = batch.render_errors.find(c.id); e != batch.render_errors.end()) {
-      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "", mask("commande non rendue : " + e->second), Millis{0}});
+      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "",
+                                    mask("commande non rendue : " + e->second), Millis{0}});
       continue;
     }
-    auto it = std::find_if(outputs.begin(), outputs.end(), [&](const BatchOutput& o) { return o.id == c.id; });
+    auto it =
+        std::find_if(outputs.begin(), outputs.end(), [&](const BatchOutput& o) { return o.id == c.id; });
     if (!c.when.empty() && !evaluate_when(c.when, facts, host)) {
       results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Skipped, "",
                                     mask(fmt::format("condition « {} » non remplie", c.when)), Millis{0}});
       continue;
     }
     if (it == outputs.end()) {
-      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "", "aucune sortie reçue pour cette vérification", Millis{0}});
+      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "",
+                                    "aucune sortie reçue pour cette vérification", Millis{0}});
       continue;
     }
     CheckResult r = evaluate_check(c, host.hostname, it->exit_status, it->output);
-    if (is_version_check(c) && r.status != CheckStatus::Fail && !r.value.empty()) versions[keys.at(c.id)] = r.value;
+    if (is_version_check(c) && r.status != CheckStatus::Fail && !r.value.empty())
+      versions[keys.at(c.id)] = r.value;
     results.push_back(std::move(r));
   }
   return results;
@@ -90,7 +98,8 @@ std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& h
 std::vector<CheckResult> failed_host_results(const Module& module, const Host& host, const std::string& why) {
   std::vector<CheckResult> results;
   for (const auto& c : module.checks)
-    if (check_applies(c, host)) results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "", mask(why), Millis{0}});
+    if (check_applies(c, host))
+      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "", mask(why), Millis{0}});
   return results;
 }
 
@@ -118,7 +127,8 @@ VerifyRun run_verify(const Module& module, const std::vector<Host>& hosts, const
       const HostBatch batch = host_batch(module, host, options.templates);
       auto outputs = run_batch(**conn, batch.items, options.timeout, batch.prelude);
       if (!outputs)
-        slot.checks = failed_host_results(module, host, "exécution des vérifications impossible : " + outputs.error().message);
+        slot.checks = failed_host_results(
+            module, host, "exécution des vérifications impossible : " + outputs.error().message);
       else
         slot.checks = evaluate_host_batch(module, host, batch, *outputs, slot.versions);
     }
@@ -131,7 +141,8 @@ VerifyRun run_verify(const Module& module, const std::vector<Host>& hosts, const
       // Ctrl-C before this host started: every check of it is reported as not run, not as passed.
       for (const auto& c : module.checks)
         if (check_applies(c, hosts[i]))
-          run.checks.push_back(CheckResult{c.id, hosts[i].hostname, CheckStatus::Skipped, "", "interrompu (Ctrl-C) avant ce serveur", Millis{0}});
+          run.checks.push_back(CheckResult{c.id, hosts[i].hostname, CheckStatus::Skipped, "",
+                                           "interrompu (Ctrl-C) avant ce serveur", Millis{0}});
       continue;
     }
     if (!slot.unreachable.empty()) run.unreachable.push_back(slot.unreachable);
@@ -145,7 +156,8 @@ VerifyRun run_verify(const Module& module, const std::vector<Host>& hosts, const
       const FailoverFn* fn = registry.find(sc.kind);
       FailoverResult r;
       if (fn == nullptr) {
-        r = FailoverResult{sc.id, sc.title_fr, CheckStatus::Fail, {}, fmt::format("type de scénario inconnu : {}", sc.kind)};
+        r = FailoverResult{
+            sc.id, sc.title_fr, CheckStatus::Fail, {}, fmt::format("type de scénario inconnu : {}", sc.kind)};
       } else {
         VerifyContext ctx{module, hosts, connect, sc, options.timeout};
         r = (*fn)(ctx);

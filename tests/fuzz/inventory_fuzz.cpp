@@ -23,9 +23,9 @@ void require(bool ok, const char* what) {
   }
 }
 
-const std::set<std::string> kColumns = {"",        "header", "ENV",     "IP_PUBLIQUE", "HOSTNAME",
-                                        "IP_PRIVEE", "FQDN",  "USER_SSH", "POOL",      "ROLE",
-                                        "SUBROLE", "DOCKER_STACK", "CORE", "NOTES"};
+const std::set<std::string> kColumns = {"",          "header",       "ENV",      "IP_PUBLIQUE", "HOSTNAME",
+                                        "IP_PRIVEE", "FQDN",         "USER_SSH", "POOL",        "ROLE",
+                                        "SUBROLE",   "DOCKER_STACK", "CORE",     "NOTES"};
 
 }  // namespace
 
@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto* f : {&h.env, &h.public_ip, &h.hostname, &h.private_ip, &h.fqdn, &h.user, &h.pool,
                           &h.role, &h.subrole, &h.docker_stack, &h.core, &h.notes}) {
       require(kbz::inventory_text::valid_utf8(*f), "field is valid UTF-8");
-      require(f->find('\t') == std::string::npos && f->find('\n') == std::string::npos, "no separator in a field");
+      require(f->find('\t') == std::string::npos && f->find('\n') == std::string::npos,
+              "no separator in a field");
     }
     const auto cut = kbz::truncate_display(h.notes, 40);
     require(kbz::display_width(cut) <= 40, "notes cut to 40");
@@ -53,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const auto hosts = kbz::targets(parsed.inventory, kbz::TargetOptions{});
   const auto all = kbz::select_hosts(hosts, "all");
-  require(hosts.empty() ? !all.has_value() : all.has_value() && all->size() == hosts.size(), "'all' selects all");
+  require(hosts.empty() ? !all.has_value() : all.has_value() && all->size() == hosts.size(),
+          "'all' selects all");
   if (parsed.ok() && !hosts.empty()) {  // a valid file: every host is selectable by its own values
     const auto& h = hosts.front();
     const auto one = kbz::select_hosts(hosts, h.hostname + ",role:" + h.role + ",pool:" + h.pool);

@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     require(r.error().kind == kbz::ErrorKind::Input, "bad input is an Input error");
     std::istringstream lines(r.error().message);
-    for (std::string line; std::getline(lines, line);) require(line.starts_with("kbz.yaml"), "errors name the file");
+    for (std::string line; std::getline(lines, line);)
+      require(line.starts_with("kbz.yaml"), "errors name the file");
   }
   return 0;
 }

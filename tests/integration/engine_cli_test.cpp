@@ -1,6 +1,6 @@
-// plan/apply end to end over real sshd daemons (tests/integration/sshd_fixture.hpp), as the non-root test user
-// with sudo. The test module (tests/fixtures/modules/90-sample) is copied with its root folder filled in so
-// every "host" (all of them this machine) writes under its own temp folder.
+// plan/apply end to end over real sshd daemons (tests/integration/sshd_fixture.hpp), as the non-root test
+// user with sudo. The test module (tests/fixtures/modules/90-sample) is copied with its root folder filled in
+// so every "host" (all of them this machine) writes under its own temp folder.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -26,7 +26,8 @@ std::string slurp(const fs::path& p) {
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
+  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size())
+    s.replace(at, from.size(), to);
   return s;
 }
 
@@ -63,10 +64,21 @@ class EngineCli : public ::testing::Test {
     fs::copy_file(src / "templates" / "app.conf.mustache", dst / "templates" / "app.conf.mustache");
   }
   test::ProcessResult kbz(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {KBZ_BINARY, "--inventory", inventory_->string(), "--identity",
-                                     fleet_->client_key().string(), "--known-hosts", fleet_->known_hosts().string(),
-                                     "--connect-timeout", "5", "--workdir", workdir_.string(), "--config",
-                                     (workdir_ / "kbz.yaml").string(), "--modules-dir", (workdir_ / "modules").string()};
+    std::vector<std::string> argv = {KBZ_BINARY,
+                                     "--inventory",
+                                     inventory_->string(),
+                                     "--identity",
+                                     fleet_->client_key().string(),
+                                     "--known-hosts",
+                                     fleet_->known_hosts().string(),
+                                     "--connect-timeout",
+                                     "5",
+                                     "--workdir",
+                                     workdir_.string(),
+                                     "--config",
+                                     (workdir_ / "kbz.yaml").string(),
+                                     "--modules-dir",
+                                     (workdir_ / "modules").string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return test::run_process(argv, {"SSH_AUTH_SOCK="});
   }
@@ -116,7 +128,8 @@ TEST_F(EngineCli, PlanApplyThenANoOpReapplyInTwoExecsPerHost) {
 
   auto replan = kbz({"plan", "--module", "90"});
   EXPECT_EQ(replan.exit_status, 0);
-  EXPECT_NE(replan.out.find("3 host(s): 0 with changes pending, 3 up to date"), std::string::npos) << replan.out;
+  EXPECT_NE(replan.out.find("3 host(s): 0 with changes pending, 3 up to date"), std::string::npos)
+      << replan.out;
 }
 
 TEST_F(EngineCli, AFailingStepOnOneHostDoesNotStopTheOthers) {
@@ -139,16 +152,20 @@ TEST_F(EngineCli, AFailingStepOnOneHostDoesNotStopTheOthers) {
   // The text output: one line per step per host, then the recap.
   auto text = kbz({"apply", "--module", "90"});
   EXPECT_EQ(text.exit_status, 1);
-  EXPECT_TRUE(std::regex_search(text.out, std::regex("kbz-test-02\\s+maybe-fail  failed: exit 3: boom on kbz-test-02\n")))
+  EXPECT_TRUE(std::regex_search(
+      text.out, std::regex("kbz-test-02\\s+maybe-fail  failed: exit 3: boom on kbz-test-02\n")))
       << text.out;
-  EXPECT_TRUE(std::regex_search(text.out, std::regex("\nhost\\s+ok\\s+changed\\s+failed\\s+skipped\\s+duration\n"))) << text.out;
+  EXPECT_TRUE(
+      std::regex_search(text.out, std::regex("\nhost\\s+ok\\s+changed\\s+failed\\s+skipped\\s+duration\n")))
+      << text.out;
   EXPECT_TRUE(std::regex_search(text.out, std::regex("kbz-test-01\\s+5\\s+0\\s+0\\s+0\\s"))) << text.out;
 }
 
 TEST_F(EngineCli, FromStep) {
   auto unknown = kbz({"apply", "--module", "90", "--from-step", "nope"});
   EXPECT_EQ(unknown.exit_status, 2);
-  EXPECT_NE(unknown.err.find("--from-step nope: no such step in module 90 (steps: app-dir, app-conf, marker, maybe-fail, ready)"),
+  EXPECT_NE(unknown.err.find("--from-step nope: no such step in module 90 (steps: app-dir, app-conf, marker, "
+                             "maybe-fail, ready)"),
             std::string::npos)
       << unknown.err;
   for (size_t i = 0; i < 3; ++i) fs::create_directories(app(i));
@@ -173,12 +190,15 @@ TEST_F(EngineCli, LocalAndHostLocksRefuseASecondRun) {
   fs::remove(workdir_ / ".kbz" / "lock");
 
   // Host: another run's lock on the hosts (all fleet hosts are this machine, so one lock covers them).
-  ASSERT_FALSE(fs::exists("/run/kbz-install.lock")) << "a stale host lock from elsewhere; refusing to touch it";
+  ASSERT_FALSE(fs::exists("/run/kbz-install.lock"))
+      << "a stale host lock from elsewhere; refusing to touch it";
   fs::create_directories("/run/kbz-install.lock");
-  std::ofstream("/run/kbz-install.lock/info") << "installer=install-01\npid=4242\nrun_id=someone-else\nstarted=2026-11-27T10:00:00Z\n";
+  std::ofstream("/run/kbz-install.lock/info")
+      << "installer=install-01\npid=4242\nrun_id=someone-else\nstarted=2026-11-27T10:00:00Z\n";
   const auto run = apply_json({}, 1);
   for (const auto& h : run["hosts"]) {
-    EXPECT_NE(h["error"].get<std::string>().find("host lock held by another run: held by: installer=install-01 pid=4242"),
+    EXPECT_NE(h["error"].get<std::string>().find(
+                  "host lock held by another run: held by: installer=install-01 pid=4242"),
               std::string::npos)
         << h.dump();
     EXPECT_EQ(h["skipped"], 5);
@@ -200,7 +220,8 @@ TEST_F(EngineCli, SecretsNeverAppearInLogsStatePlanOrRemoteArgv) {
 
   auto apply = kbz({"apply", "--module", "90"});
   ASSERT_EQ(apply.exit_status, 0) << apply.out << apply.err;
-  EXPECT_NE(slurp(app(0) / "app.conf").find("token=" + secret), std::string::npos) << "the secret was really used";
+  EXPECT_NE(slurp(app(0) / "app.conf").find("token=" + secret), std::string::npos)
+      << "the secret was really used";
 
   // Force a diff whose context shows the token line.
   std::string conf = slurp(app(0) / "app.conf");
@@ -211,14 +232,17 @@ TEST_F(EngineCli, SecretsNeverAppearInLogsStatePlanOrRemoteArgv) {
   auto json_plan = kbz({"--json", "plan", "--module", "90"});
 
   std::vector<std::pair<std::string, std::string>> places = {
-      {"apply output", apply.out + apply.err}, {"plan output", plan.out + plan.err},
-      {"plan --json", json_plan.out + json_plan.err}, {"credentials init output", init.out + init.err},
+      {"apply output", apply.out + apply.err},
+      {"plan output", plan.out + plan.err},
+      {"plan --json", json_plan.out + json_plan.err},
+      {"credentials init output", init.out + init.err},
       {".kbz/state.json", slurp(workdir_ / ".kbz" / "state.json")}};
   size_t logs = 0;
   for (const auto& e : fs::recursive_directory_iterator(workdir_ / "logs"))
     if (e.is_regular_file()) places.emplace_back(e.path().string(), slurp(e.path())), ++logs;
   EXPECT_GE(logs, 3u);
-  for (size_t i = 0; i < fleet_->size(); ++i) places.emplace_back("sshd log " + fleet_->hostname(i), fleet_->log(i));
+  for (size_t i = 0; i < fleet_->size(); ++i)
+    places.emplace_back("sshd log " + fleet_->hostname(i), fleet_->log(i));
   for (const auto& [where, text] : places) {
     EXPECT_FALSE(text.empty()) << where;
     EXPECT_EQ(text.find(secret), std::string::npos) << "secret found in " << where;

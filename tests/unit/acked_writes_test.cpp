@@ -1,19 +1,21 @@
 // The failover helper every cluster module shares: the writer loop run for real (LOCAL runner, /bin/sh), the
 // parsing of its log and the counting back of acknowledged writes.
+#include "kbz/failover/acked_writes.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "engine_test_util.hpp"
-#include "kbz/failover/acked_writes.hpp"
 #include "kbz/runners/local_connection.hpp"
 
 using namespace kbz;
 namespace fs = std::filesystem;
 
 TEST(AckedWrites, LogLinesAndIdsAreParsedStrictly) {
-  const auto a = parse_attempts("ok 1 1000 1010\nfail 2 1100 1105\ngarbage\nok x 1 2\nok 3 1200 1290\ndone\n");
+  const auto a =
+      parse_attempts("ok 1 1000 1010\nfail 2 1100 1105\ngarbage\nok x 1 2\nok 3 1200 1290\ndone\n");
   ASSERT_EQ(a.size(), 3u);
   EXPECT_TRUE(a[0].acked);
   EXPECT_FALSE(a[1].acked);
@@ -24,8 +26,11 @@ TEST(AckedWrites, LogLinesAndIdsAreParsedStrictly) {
 
 TEST(AckedWrites, CountBackFindsLostDuplicatesResumeAndTheLongestGap) {
   // Acked 1, 2 before the kill at t=2000; 3 and 4 refused; 5 started after the kill, acked at 9000.
-  const std::vector<WriteAttempt> attempts = {{1, 1000, 1100, true},  {2, 1900, 2050, true}, {3, 2100, 7100, false},
-                                              {4, 7200, 8000, false}, {5, 8100, 9000, true}};
+  const std::vector<WriteAttempt> attempts = {{1, 1000, 1100, true},
+                                              {2, 1900, 2050, true},
+                                              {3, 2100, 7100, false},
+                                              {4, 7200, 8000, false},
+                                              {5, 8100, 9000, true}};
   const auto ok = count_back(attempts, {1, 2, 5, 5, 3}, 2000);
   EXPECT_EQ(ok.acked, 3u);
   EXPECT_EQ(ok.refused, 2u);
@@ -56,12 +61,14 @@ TEST(AckedWrites, TheWriterRunsDetachedAndIsReadBackWhenStopped) {
   spec.interval_ms = 20;
   spec.attempt_timeout_s = 2;
   // Fails while the "outage" file exists; otherwise even ids are acknowledged and recorded as written.
-  spec.write = "[ -e '" + (dir / "outage").string() + "' ] && exit 1; [ $(($1 % 2)) -eq 0 ] || exit 1; echo \"$1\" >> '" +
+  spec.write = "[ -e '" + (dir / "outage").string() +
+               "' ] && exit 1; [ $(($1 % 2)) -eq 0 ] || exit 1; echo \"$1\" >> '" +
                (dir / "written").string() + "'\n";
   auto w = AckedWriter::start(client, spec);
   ASSERT_TRUE(w) << w.error().message;
   ASSERT_TRUE(w->wait_acks(3, Millis{10000}));
-  auto killed = client.run({"date +%s%3N; touch '" + (dir / "outage").string() + "'", "", Privilege::AsUser, Millis{5000}});
+  auto killed = client.run(
+      {"date +%s%3N; touch '" + (dir / "outage").string() + "'", "", Privilege::AsUser, Millis{5000}});
   ASSERT_TRUE(killed);
   const long long t_kill = std::stoll(killed->out);
   auto none = w->wait_ack_started_after(t_kill, Millis{1000});
@@ -75,7 +82,8 @@ TEST(AckedWrites, TheWriterRunsDetachedAndIsReadBackWhenStopped) {
   auto attempts = w->stop();
   ASSERT_TRUE(attempts) << attempts.error().message;
   EXPECT_FALSE(fs::exists("/run/kbz-failover-" + spec.run_id)) << "the client's files are removed";
-  auto written = client.run({"cat '" + (dir / "written").string() + "'", "", Privilege::AsUser, Millis{5000}});
+  auto written =
+      client.run({"cat '" + (dir / "written").string() + "'", "", Privilege::AsUser, Millis{5000}});
   ASSERT_TRUE(written);
   const auto tally = count_back(*attempts, parse_ids(written->out), t_kill);
   EXPECT_GE(tally.acked, 4u);

@@ -1,8 +1,8 @@
+#include "kbz/engine/batch.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
-
-#include "kbz/engine/batch.hpp"
 
 namespace kbz {
 namespace {
@@ -25,8 +25,10 @@ std::string run_sh(const std::string& script) {
 }
 
 TEST(Batch, SplitsOutputsAndExitCodes) {
-  std::vector<BatchItem> items = {
-      {"a", "echo hello"}, {"b", "printf 'no newline'; exit 3"}, {"c", "echo err >&2; false"}, {"d", "exit 0"}};
+  std::vector<BatchItem> items = {{"a", "echo hello"},
+                                  {"b", "printf 'no newline'; exit 3"},
+                                  {"c", "echo err >&2; false"},
+                                  {"d", "exit 0"}};
   const auto marker = new_batch_marker();
   auto parsed = parse_batch_output(run_sh(build_batch_script(items, marker)), marker, items);
   ASSERT_TRUE(parsed) << parsed.error().message;

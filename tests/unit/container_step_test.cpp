@@ -46,7 +46,8 @@ const ContainerStepSpec& spec_of(const Step& s) { return s.spec_as<ContainerStep
 Result<std::string> container_render_check(const Step& s, const TemplateContext& ctx) {
   return render_check(s, redis_module(), ctx);
 }
-Result<StepDecision> container_decide(const Step& s, int exit_status, const std::string& output, const TemplateContext& ctx) {
+Result<StepDecision> container_decide(const Step& s, int exit_status, const std::string& output,
+                                      const TemplateContext& ctx) {
   return decide(s, redis_module(), CheckOutput{exit_status, output}, ctx);
 }
 
@@ -71,7 +72,8 @@ std::string parts_label(const std::string& apply) {
 }
 
 // The check output of the same host once the container exists with these labels.
-std::string with_container(std::string out, const std::string& state, const std::string& spec, const std::string& parts) {
+std::string with_container(std::string out, const std::string& state, const std::string& spec,
+                           const std::string& parts) {
   out = std::regex_replace(out, std::regex("state=absent\n"), "");
   return out + "state=" + state + "\nspec=" + spec + "\nparts=" + parts + "\n";
 }
@@ -94,7 +96,8 @@ TEST(ContainerStep, CheckHashesOnlyReadOnlyMountsAndReadsTheLabels) {
   ASSERT_TRUE(check) << check.error().message;
   EXPECT_NE(check->find("docker image inspect -f '{{.Id}}' 'redis:7.4.7'"), std::string::npos) << *check;
   EXPECT_NE(check->find("'/opt/keybuzz/redis/conf/redis.conf'"), std::string::npos);
-  EXPECT_EQ(check->find("'/opt/keybuzz/redis/data'"), std::string::npos) << "a data folder is not part of the spec";
+  EXPECT_EQ(check->find("'/opt/keybuzz/redis/data'"), std::string::npos)
+      << "a data folder is not part of the spec";
   EXPECT_NE(check->find("kbz.spec.parts"), std::string::npos);
 }
 
@@ -104,11 +107,12 @@ TEST(ContainerStep, AbsentContainerIsCreatedWithHostNetworkUserLimitsAndReadOnly
   EXPECT_TRUE(d->change);
   EXPECT_EQ(d->message, "create redis from redis:7.4.7");
   const auto& cmd = d->apply.command;
-  for (const char* want : {"docker run -d --name 'redis' --network host", "--user \"$(id -u 'kbz-redis'):$(id -g 'kbz-redis')\"",
-                           "--restart 'unless-stopped'", "--log-opt max-size='20m' --log-opt max-file=3",
-                           "-v '/opt/keybuzz/redis/conf/redis.conf:/etc/kbz/redis.conf:ro'",
-                           "-v '/opt/keybuzz/redis/data:/data'", "'redis:7.4.7' 'sh' '/etc/kbz/redis-start.sh'",
-                           "docker logs --tail 20"})
+  for (const char* want :
+       {"docker run -d --name 'redis' --network host", "--user \"$(id -u 'kbz-redis'):$(id -g 'kbz-redis')\"",
+        "--restart 'unless-stopped'", "--log-opt max-size='20m' --log-opt max-file=3",
+        "-v '/opt/keybuzz/redis/conf/redis.conf:/etc/kbz/redis.conf:ro'",
+        "-v '/opt/keybuzz/redis/data:/data'", "'redis:7.4.7' 'sh' '/etc/kbz/redis-start.sh'",
+        "docker logs --tail 20"})
     EXPECT_NE(cmd.find(want), std::string::npos) << want << "\n" << cmd;
 }
 
@@ -116,7 +120,8 @@ TEST(ContainerStep, UnchangedRunningContainerIsLeftAlone) {
   const auto base = fixture("container_check_absent.out");
   auto created = container_decide(redis_step(), 0, base, context());
   ASSERT_TRUE(created);
-  const auto out = with_container(base, "running", spec_label(created->apply.command), parts_label(created->apply.command));
+  const auto out = with_container(base, "running", spec_label(created->apply.command),
+                                  parts_label(created->apply.command));
   auto again = container_decide(redis_step(), 0, out, context());
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_FALSE(again->change) << again->message;
@@ -126,7 +131,8 @@ TEST(ContainerStep, ChangedConfigRecreatesAndSaysWhy) {
   const auto base = fixture("container_check_absent.out");
   auto created = container_decide(redis_step(), 0, base, context());
   ASSERT_TRUE(created);
-  auto out = with_container(base, "running", spec_label(created->apply.command), parts_label(created->apply.command));
+  auto out = with_container(base, "running", spec_label(created->apply.command),
+                            parts_label(created->apply.command));
   out = std::regex_replace(out, std::regex("0f9b2a1e"), "1f9b2a1e");  // redis.conf re-rendered
   auto d = container_decide(redis_step(), 0, out, context());
   ASSERT_TRUE(d) << d.error().message;
@@ -135,7 +141,8 @@ TEST(ContainerStep, ChangedConfigRecreatesAndSaysWhy) {
   EXPECT_NE(d->apply.command.find("docker stop -t 30 'redis'"), std::string::npos) << d->apply.command;
   EXPECT_NE(d->apply.command.find("docker rm 'redis'"), std::string::npos);
 
-  auto image = std::regex_replace(with_container(base, "running", spec_label(created->apply.command), parts_label(created->apply.command)),
+  auto image = std::regex_replace(with_container(base, "running", spec_label(created->apply.command),
+                                                 parts_label(created->apply.command)),
                                   std::regex("sha256:4515"), "sha256:9999");
   auto di = container_decide(redis_step(), 0, image, context());
   ASSERT_TRUE(di);
@@ -146,9 +153,10 @@ TEST(ContainerStep, StoppedContainerWithSameSpecIsOnlyStarted) {
   const auto base = fixture("container_check_absent.out");
   auto created = container_decide(redis_step(), 0, base, context());
   ASSERT_TRUE(created);
-  auto d = container_decide(redis_step(), 0,
-                            with_container(base, "exited", spec_label(created->apply.command), parts_label(created->apply.command)),
-                            context());
+  auto d = container_decide(
+      redis_step(), 0,
+      with_container(base, "exited", spec_label(created->apply.command), parts_label(created->apply.command)),
+      context());
   ASSERT_TRUE(d);
   EXPECT_EQ(d->message, "start redis (was exited)");
   EXPECT_EQ(d->apply.command.find("docker run"), std::string::npos);
@@ -157,13 +165,16 @@ TEST(ContainerStep, StoppedContainerWithSameSpecIsOnlyStarted) {
 
 TEST(ContainerStep, MissingImageAccountOrConfigIsAClearFailure) {
   const auto base = fixture("container_check_absent.out");
-  auto no_image = container_decide(redis_step(), 0, std::regex_replace(base, std::regex("image_id=.*\n"), "image_id=\n"), context());
+  auto no_image = container_decide(
+      redis_step(), 0, std::regex_replace(base, std::regex("image_id=.*\n"), "image_id=\n"), context());
   ASSERT_FALSE(no_image);
   EXPECT_NE(no_image.error().message.find("image redis:7.4.7 is not on the host"), std::string::npos);
-  auto no_user = container_decide(redis_step(), 0, std::regex_replace(base, std::regex("user=.*\n"), "user=:\n"), context());
+  auto no_user = container_decide(redis_step(), 0,
+                                  std::regex_replace(base, std::regex("user=.*\n"), "user=:\n"), context());
   ASSERT_FALSE(no_user);
   EXPECT_NE(no_user.error().message.find("host account 'kbz-redis' does not exist"), std::string::npos);
-  auto no_file = container_decide(redis_step(), 0, std::regex_replace(base, std::regex("file 0f9b\\S+"), "file absent"), context());
+  auto no_file = container_decide(
+      redis_step(), 0, std::regex_replace(base, std::regex("file 0f9b\\S+"), "file absent"), context());
   ASSERT_FALSE(no_file);
   EXPECT_NE(no_file.error().message.find("redis.conf does not exist"), std::string::npos);
 }
@@ -203,8 +214,8 @@ TEST(ContainerStep, WatchedPathsAreTheRenderedReadOnlyMountSources) {
   auto d = container_decide(redis_step(), 0, fixture("container_check_absent.out"), context());
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ(d->watch_message, "recreate redis: mounted config");
-  EXPECT_EQ(d->watched_paths,
-            (std::vector<std::string>{"/opt/keybuzz/redis/conf/redis.conf", "/opt/keybuzz/redis/conf/redis-start.sh"}));
+  EXPECT_EQ(d->watched_paths, (std::vector<std::string>{"/opt/keybuzz/redis/conf/redis.conf",
+                                                        "/opt/keybuzz/redis/conf/redis-start.sh"}));
 }
 
 TEST(ContainerStep, AMountCoversItselfAndWhatItsFolderHolds) {
@@ -219,7 +230,10 @@ TEST(ContainerStep, AMountCoversItselfAndWhatItsFolderHolds) {
 
 TEST(ContainerStep, LoaderRefusesContainerTyposAndUnpinnedDefaults) {
   const std::string head = "number: 9\nid: t\ntitle: t\n";
-  auto typo = parse_module(head + "images: {r: 'redis:7.4.7'}\nsteps:\n  - {id: c, kind: container, image: r, name: r, run_as: x, mount: [/a:/b]}\n", "t.yaml");
+  auto typo = parse_module(head +
+                               "images: {r: 'redis:7.4.7'}\nsteps:\n  - {id: c, kind: container, image: r, "
+                               "name: r, run_as: x, mount: [/a:/b]}\n",
+                           "t.yaml");
   ASSERT_FALSE(typo);
   EXPECT_NE(typo.error().message.find("unknown key 'mount'"), std::string::npos) << typo.error().message;
   auto latest = parse_module(head + "images: {r: 'redis:latest'}\n", "t.yaml");
@@ -227,7 +241,9 @@ TEST(ContainerStep, LoaderRefusesContainerTyposAndUnpinnedDefaults) {
   EXPECT_NE(latest.error().message.find("must be pinned"), std::string::npos) << latest.error().message;
   auto untagged = parse_module(head + "images: {r: 'registry:5000/redis'}\n", "t.yaml");
   ASSERT_FALSE(untagged);
-  auto misplaced = parse_module(head + "steps:\n  - {id: c, kind: command, check: 'true', apply: 'true', run_as: x}\n", "t.yaml");
+  auto misplaced = parse_module(
+      head + "steps:\n  - {id: c, kind: command, check: 'true', apply: 'true', run_as: x}\n", "t.yaml");
   ASSERT_FALSE(misplaced);
-  EXPECT_NE(misplaced.error().message.find("'run_as' does not apply"), std::string::npos) << misplaced.error().message;
+  EXPECT_NE(misplaced.error().message.find("'run_as' does not apply"), std::string::npos)
+      << misplaced.error().message;
 }

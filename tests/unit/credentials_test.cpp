@@ -1,5 +1,6 @@
-#include <gtest/gtest.h>
+#include "kbz/engine/credentials.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-
-#include "kbz/engine/credentials.hpp"
 
 namespace kbz {
 namespace {
@@ -77,8 +76,9 @@ TEST_F(Credentials, KeepsAHandWrittenValue) {
   EXPECT_EQ(v->reveal(), "chosen-by-the-team");
   auto added = credentials::ensure(workdir_, "postgres", "REPLICATION_PASSWORD", 16);
   ASSERT_TRUE(added.has_value());
-  EXPECT_EQ(read(file("postgres")),
-            "# set by hand\nPOSTGRES_PASSWORD=chosen-by-the-team\nREPLICATION_PASSWORD=" + added->reveal() + "\n");
+  EXPECT_EQ(
+      read(file("postgres")),
+      "# set by hand\nPOSTGRES_PASSWORD=chosen-by-the-team\nREPLICATION_PASSWORD=" + added->reveal() + "\n");
 }
 
 TEST_F(Credentials, Modes0700And0600WhateverTheUmask) {
@@ -148,8 +148,9 @@ TEST_F(Credentials, MalformedFilesNamedByLineWithoutQuotingValues) {
   write("bad", "GOOD=value-1\nthis-line-is-a-password\nEMPTY=\nGOOD=value-2\n");
   auto all = credentials::load_all(workdir_);
   ASSERT_FALSE(all.has_value());
-  EXPECT_EQ(all.error().message, file("bad") + ":2: not a KEY=VALUE line (KEY is A-Z, 0-9, _)\n" + file("bad") +
-                                     ":3: EMPTY has an empty value\n" + file("bad") + ":4: GOOD is set twice");
+  EXPECT_EQ(all.error().message, file("bad") + ":2: not a KEY=VALUE line (KEY is A-Z, 0-9, _)\n" +
+                                     file("bad") + ":3: EMPTY has an empty value\n" + file("bad") +
+                                     ":4: GOOD is set twice");
 }
 
 TEST_F(Credentials, OneKeyWithTwoValuesAcrossFilesIsAnError) {

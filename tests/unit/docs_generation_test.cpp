@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "fixtures/report/module2_fixture.hpp"
-#include "kbz/core/secret.hpp"
 #include "kbz/core/atomic_file.hpp"
+#include "kbz/core/secret.hpp"
 #include "kbz/report/docs_gen.hpp"
 
 namespace kbz {
@@ -30,20 +30,27 @@ class DocsDir : public ::testing::Test {
 TEST(DocsGeneration, BlockHoldsTheModuleFactsAndNoDate) {
   Module m = testing::module2();
   m.credentials = {CredentialSpec{"redis", "REDIS_PASSWORD", 32, "alnum"}};
-  m.failover = {FailoverScenario{"redis-master-stop", "redis-sentinel-failover", "Arrêt du maître Redis", {{"timeout", "30"}}}};
+  m.failover = {FailoverScenario{
+      "redis-master-stop", "redis-sentinel-failover", "Arrêt du maître Redis", {{"timeout", "30"}}}};
   const std::string b = render_generated_block(m);
   EXPECT_TRUE(b.starts_with(std::string(kGeneratedBegin) + "\n"));
   EXPECT_TRUE(b.ends_with(std::string(kGeneratedEnd) + "\n"));
   EXPECT_TRUE(has(b, "depuis modules/02-base-os/module.yaml"));
   EXPECT_TRUE(has(b, "| docker | `5:27.5.1-1~ubuntu.24.04~noble` |"));
-  EXPECT_TRUE(has(b, "| 1 | `sshd-hardening` | file | Durcissement SSH | `/etc/ssh/sshd_config.d/99-keybuzz.conf` | tous | — |"));
-  EXPECT_TRUE(has(b, "| 3 | `base-packages` | packages | Paquets de base | `curl`, `wget`, `jq` | tous | — |"));
-  EXPECT_TRUE(has(b, "| `/etc/ssh/sshd_config.d/99-keybuzz.conf` | `0644` | `root:root` | `sshd-hardening` | `sshd-hardening.conf.mustache` |"));
+  EXPECT_TRUE(has(b,
+                  "| 1 | `sshd-hardening` | file | Durcissement SSH | "
+                  "`/etc/ssh/sshd_config.d/99-keybuzz.conf` | tous | — |"));
+  EXPECT_TRUE(
+      has(b, "| 3 | `base-packages` | packages | Paquets de base | `curl`, `wget`, `jq` | tous | — |"));
+  EXPECT_TRUE(has(b,
+                  "| `/etc/ssh/sshd_config.d/99-keybuzz.conf` | `0644` | `root:root` | `sshd-hardening` | "
+                  "`sshd-hardening.conf.mustache` |"));
   EXPECT_TRUE(has(b, "- 22/tcp depuis le CIDR admin et le CIDR privé"));
   EXPECT_TRUE(has(b, "#### `ufw-active` — Pare-feu UFW actif"));
   EXPECT_TRUE(has(b, "- Attendu : code de sortie 0 et sortie contenant `Status: active`"));
   EXPECT_TRUE(has(b, "```sh\nsshd -T | grep -i '^passwordauthentication'\n```"));
-  EXPECT_TRUE(has(b, "| `redis-master-stop` | `redis-sentinel-failover` | Arrêt du maître Redis | `timeout=30` |"));
+  EXPECT_TRUE(
+      has(b, "| `redis-master-stop` | `redis-sentinel-failover` | Arrêt du maître Redis | `timeout=30` |"));
   EXPECT_TRUE(has(b, "| `credentials/redis.env` | `REDIS_PASSWORD` | 32 | alnum |"));
   EXPECT_FALSE(has(b, "2026"));  // deterministic: no dates
   // Where the module came from does not change the text (embedded copy vs --modules-dir).
@@ -55,7 +62,8 @@ TEST(DocsGeneration, BlockHoldsTheModuleFactsAndNoDate) {
 TEST(DocsGeneration, MergeKeepsHandWrittenTextByteForByte) {
   const std::string before = "# Module 2\r\n\nNotes with trailing spaces   \n\n";
   const std::string after = "\n## Dépannage\n\nNo final newline";
-  const std::string doc = before + std::string(kGeneratedBegin) + "\nold generated text\n" + std::string(kGeneratedEnd) + after;
+  const std::string doc =
+      before + std::string(kGeneratedBegin) + "\nold generated text\n" + std::string(kGeneratedEnd) + after;
   const std::string block = render_generated_block(testing::module2());
   auto merged = merge_generated(doc, block, "docs/X.md");
   ASSERT_TRUE(merged) << merged.error().message;
@@ -73,11 +81,12 @@ TEST(DocsGeneration, BrokenMarkersAreErrorsWithLine) {
   auto only_begin = merge_generated("a\nb\n" + std::string(kGeneratedBegin) + "\n", block, "docs/M.md");
   ASSERT_FALSE(only_begin);
   EXPECT_EQ(only_begin.error().message, "docs/M.md:3: BEGIN GENERATED marker without END");
-  auto reversed = merge_generated(std::string(kGeneratedEnd) + "\n" + std::string(kGeneratedBegin) + "\n", block, "d.md");
+  auto reversed =
+      merge_generated(std::string(kGeneratedEnd) + "\n" + std::string(kGeneratedBegin) + "\n", block, "d.md");
   ASSERT_FALSE(reversed);
   EXPECT_EQ(reversed.error().message, "d.md:1: END GENERATED marker before BEGIN");
-  const std::string twice = std::string(kGeneratedBegin) + "\n" + std::string(kGeneratedEnd) + "\n" + std::string(kGeneratedBegin) +
-                            "\n" + std::string(kGeneratedEnd) + "\n";
+  const std::string twice = std::string(kGeneratedBegin) + "\n" + std::string(kGeneratedEnd) + "\n" +
+                            std::string(kGeneratedBegin) + "\n" + std::string(kGeneratedEnd) + "\n";
   EXPECT_FALSE(merge_generated(twice, block, "d.md"));
   // No markers at all: the block is appended, the hand-written text kept.
   auto appended = merge_generated("# Hand written\n", block, "d.md");
@@ -91,7 +100,8 @@ TEST_F(DocsDir, MissingDocIsCreatedWithFrenchSkeleton) {
   EXPECT_EQ(u->change, DocChange::Created);
   EXPECT_EQ(u->path, path());
   EXPECT_FALSE(fs::exists(path()));  // planning writes nothing
-  for (const char* s : {"# Module 2 — Base OS & sécurité", "## Architecture", "## Règles à ne pas changer", "## Dépannage"})
+  for (const char* s :
+       {"# Module 2 — Base OS & sécurité", "## Architecture", "## Règles à ne pas changer", "## Dépannage"})
     EXPECT_TRUE(has(u->content, s)) << s;
   EXPECT_LT(u->content.find("## Architecture"), u->content.find(kGeneratedBegin));
   EXPECT_LT(u->content.find(kGeneratedEnd), u->content.find("## Règles à ne pas changer"));
@@ -112,7 +122,8 @@ TEST_F(DocsDir, CheckDetectsDriftAndUpToDateDocsStayUnchanged) {
   EXPECT_EQ(same->content, text);
 
   // The module changes (a new check): the doc is out of date, and only the block changes.
-  m.checks.push_back(testing::check("journald-limit", "Limite journald", "Journal", "test -f /etc/systemd/journald.conf.d/limit.conf"));
+  m.checks.push_back(testing::check("journald-limit", "Limite journald", "Journal",
+                                    "test -f /etc/systemd/journald.conf.d/limit.conf"));
   auto drift = plan_doc_update(m, dir_.string());
   ASSERT_TRUE(drift);
   EXPECT_EQ(drift->change, DocChange::Updated);

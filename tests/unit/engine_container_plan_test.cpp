@@ -68,7 +68,8 @@ TEST_F(ContainerPlanTest, AFileRewrittenInAMountedFolderMakesPlanSayRecreate) {
   ASSERT_TRUE(first.error.empty()) << first.error;
   ASSERT_EQ(step(first, "app").status, StepStatus::Changed) << step(first, "app").message;
   EXPECT_EQ(step(first, "app").message, "create app-web-01 from app:1.0");
-  EXPECT_EQ(step(run(RunMode::Plan, "1"), "app").status, StepStatus::Ok) << "nothing changes: nothing to recreate";
+  EXPECT_EQ(step(run(RunMode::Plan, "1"), "app").status, StepStatus::Ok)
+      << "nothing changes: nothing to recreate";
 
   const HostRun plan = run(RunMode::Plan, "2");
   EXPECT_EQ(step(plan, "app-conf").status, StepStatus::WouldChange);
@@ -84,7 +85,8 @@ TEST_F(ContainerPlanTest, AFileRewrittenInAMountedFolderMakesPlanSayRecreate) {
 }
 
 TEST_F(ContainerPlanTest, AFileMountedItselfMakesPlanSayRecreate) {
-  set_mounts(module_.steps[1], {"{{settings.test.root}}/{{host.hostname}}/conf/app.conf:/etc/app/app.conf:ro"});
+  set_mounts(module_.steps[1],
+             {"{{settings.test.root}}/{{host.hostname}}/conf/app.conf:/etc/app/app.conf:ro"});
   ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
   const HostRun plan = run(RunMode::Plan, "2");
   EXPECT_EQ(step(plan, "app").status, StepStatus::WouldChange);
@@ -96,7 +98,8 @@ TEST_F(ContainerPlanTest, AReadWriteMountIsNotAConfig) {
   ASSERT_TRUE(run(RunMode::Apply, "1").error.empty());
   const HostRun plan = run(RunMode::Plan, "2");
   EXPECT_EQ(step(plan, "app-conf").status, StepStatus::WouldChange);
-  EXPECT_EQ(step(plan, "app").status, StepStatus::Ok) << "data is not part of the spec: apply does not recreate";
+  EXPECT_EQ(step(plan, "app").status, StepStatus::Ok)
+      << "data is not part of the spec: apply does not recreate";
 }
 
 // Found on the lab: the first plan of module 4 on fresh hosts stopped at the container ("image is not on the
@@ -107,7 +110,8 @@ TEST_F(ContainerPlanTest, OnAFreshHostThePlanShowsTheContainerAfterItsPendingPre
   EXPECT_EQ(step(plan, "app-conf").status, StepStatus::WouldChange);
   EXPECT_EQ(step(plan, "app").status, StepStatus::WouldChange) << step(plan, "app").message;
   EXPECT_NE(step(plan, "app").message.find("runs once the steps before it ran"), std::string::npos);
-  EXPECT_NE(step(plan, "app").message.find("does not exist"), std::string::npos) << "says what it could not check";
+  EXPECT_NE(step(plan, "app").message.find("does not exist"), std::string::npos)
+      << "says what it could not check";
   EXPECT_EQ(step(plan, "after").status, StepStatus::WouldChange) << "the plan goes on to the last step";
   EXPECT_EQ(docker_->log(), "") << "plan changed nothing";
 

@@ -2,17 +2,16 @@
 // tests/fixtures/modules/90-sample writing under a temp folder.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-
-#include <csignal>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "engine_test_util.hpp"
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
-#include "engine_test_util.hpp"
 #include "kbz/engine/engine.hpp"
 #include "kbz/engine/workdir_lock.hpp"
 #include "kbz/runners/local_connection.hpp"
@@ -85,7 +84,8 @@ TEST_F(HostRunTest, ApplyChangesThenANoOpReapplyCostsTwoExecs) {
   EXPECT_EQ(step(first, "maybe-fail").status, StepStatus::Changed);
   // `ready` was not ready in the first batch; the re-check after maybe-fail saw the file: no waiting.
   EXPECT_EQ(step(first, "ready").status, StepStatus::Ok);
-  EXPECT_EQ(step(first, "handler:reload-app").status, StepStatus::Changed) << step(first, "handler:reload-app").message;
+  EXPECT_EQ(step(first, "handler:reload-app").status, StepStatus::Changed)
+      << step(first, "handler:reload-app").message;
   EXPECT_EQ(reconnects_, 1);
   EXPECT_TRUE(fs::exists(app() / "reloaded"));
   EXPECT_EQ(slurp(app() / "app.conf"),
@@ -115,7 +115,8 @@ TEST_F(HostRunTest, PlanShowsAMaskedDiffAndChangesNothing) {
   EXPECT_EQ(s.status, StepStatus::WouldChange);
   EXPECT_EQ(s.message, "content differs");
   const std::string path = (app() / "app.conf").string();
-  EXPECT_NE(s.diff.find("--- " + path + " (remote)\n+++ " + path + " (rendered)\n"), std::string::npos) << s.diff;
+  EXPECT_NE(s.diff.find("--- " + path + " (remote)\n+++ " + path + " (rendered)\n"), std::string::npos)
+      << s.diff;
   EXPECT_NE(s.diff.find("-listen=0.0.0.0\n+listen=10.0.0.5\n"), std::string::npos) << s.diff;
   EXPECT_NE(s.diff.find(" token=(secret)\n"), std::string::npos) << s.diff;
   EXPECT_EQ(s.diff.find(token_), std::string::npos);
@@ -167,7 +168,8 @@ TEST_F(HostRunTest, FromStepSkipsEarlierSteps) {
 
 TEST_F(HostRunTest, AHostLockHeldByAnotherRunRefusesAndIsKept) {
   fs::create_directories(root_ / "host.lock");
-  std::ofstream(root_ / "host.lock" / "info") << "installer=install-01\npid=777\nrun_id=other-run\nstarted=2026-01-01T09:00:00Z\n";
+  std::ofstream(root_ / "host.lock" / "info")
+      << "installer=install-01\npid=777\nrun_id=other-run\nstarted=2026-01-01T09:00:00Z\n";
   const HostRun r = run(job(RunMode::Apply));
   EXPECT_NE(r.error.find("host lock held by another run"), std::string::npos) << r.error;
   EXPECT_NE(r.error.find("installer=install-01 pid=777 run_id=other-run"), std::string::npos) << r.error;
@@ -204,7 +206,8 @@ TEST_F(HostRunTest, WhenAndHostsRestrictSteps) {
   EXPECT_EQ(step(r, "marker").message, "when: facts.os_id == ubuntu is false");
   EXPECT_EQ(step(r, "maybe-fail").message, "not for this host");
   EXPECT_EQ(step(r, "ready").status, StepStatus::Failed) << "applies, and maybe-fail never made it ready";
-  EXPECT_NE(step(r, "ready").message.find("still not ready after 5 s"), std::string::npos) << step(r, "ready").message;
+  EXPECT_NE(step(r, "ready").message.find("still not ready after 5 s"), std::string::npos)
+      << step(r, "ready").message;
 }
 
 TEST_F(HostRunTest, CtrlCStopsBeforeTheNextStepAndReleasesTheLock) {
@@ -230,7 +233,8 @@ TEST(WorkdirLock, SecondRunIsRefusedWithTheHolder) {
     auto second = WorkdirLock::acquire(dir.string(), "apply --module 3");
     ASSERT_FALSE(second);
     EXPECT_EQ(second.error().kind, ErrorKind::Locked);
-    EXPECT_NE(second.error().message.find("pid " + std::to_string(getpid()) + " on " + this_hostname()), std::string::npos)
+    EXPECT_NE(second.error().message.find("pid " + std::to_string(getpid()) + " on " + this_hostname()),
+              std::string::npos)
         << second.error().message;
     EXPECT_NE(second.error().message.find("apply --module 2"), std::string::npos);
   }
@@ -243,7 +247,8 @@ TEST(WorkdirLock, StaleLockOfADeadPidIsTakenOverWithAWarning) {
   fs::remove_all(dir);
   fs::create_directories(dir / ".kbz");
   // A pid far above pid_max's usual range on this machine: certainly not running.
-  std::ofstream(dir / ".kbz" / "lock") << "pid=4194000\nhostname=" << this_hostname() << "\nstarted=x\ncommand=apply\n";
+  std::ofstream(dir / ".kbz" / "lock")
+      << "pid=4194000\nhostname=" << this_hostname() << "\nstarted=x\ncommand=apply\n";
   std::string warning;
   auto lock = WorkdirLock::acquire(dir.string(), "apply", &warning);
   ASSERT_TRUE(lock) << lock.error().message;

@@ -42,15 +42,19 @@ TEST(ModuleLoader, UnknownModuleNamesTheKnownOnes) {
 
 TEST(ModuleLoader, UnknownKeyIsAnErrorWithLineAndColumn) {
   // Every problem at once, in file order; the known keys are those of this kind.
-  EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    aply: x\n"),
-            "module.yaml:5:5: step 'a' needs 'apply'\n"
-            "module.yaml:8:5: unknown key 'aply' in a command step (known: id, title, title_fr, kind, hosts, when, notify, "
-            "timeout, check, apply)");
-  EXPECT_NE(error_of(std::string(kHead) + "stepz: []\n").find("module.yaml:4:1: unknown key 'stepz'"), std::string::npos);
+  EXPECT_EQ(
+      error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    aply: x\n"),
+      "module.yaml:5:5: step 'a' needs 'apply'\n"
+      "module.yaml:8:5: unknown key 'aply' in a command step (known: id, title, title_fr, kind, hosts, when, "
+      "notify, "
+      "timeout, check, apply)");
+  EXPECT_NE(error_of(std::string(kHead) + "stepz: []\n").find("module.yaml:4:1: unknown key 'stepz'"),
+            std::string::npos);
 }
 
 const char* kContainer =
-    "images: {r: 'redis:7.4.7'}\nsteps:\n  - id: c\n    kind: container\n    image: r\n    name: r\n    run_as: x\n";
+    "images: {r: 'redis:7.4.7'}\nsteps:\n  - id: c\n    kind: container\n    image: r\n    name: r\n    "
+    "run_as: x\n";
 
 TEST(ModuleLoader, RollingIsReadOnAContainerStep) {
   auto m = parse_module(std::string(kHead) + kContainer +
@@ -75,13 +79,16 @@ TEST(ModuleLoader, RollingIsReadOnAContainerStep) {
 }
 
 TEST(ModuleLoader, RollingMistakesNameTheLine) {
-  EXPECT_EQ(error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    apply: 'true'\n"
-                                          "    rolling: {ready: 'true'}\n"),
+  EXPECT_EQ(error_of(std::string(kHead) +
+                     "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    apply: 'true'\n"
+                     "    rolling: {ready: 'true'}\n"),
             "module.yaml:9:14: 'rolling' does not apply to a command step");
-  EXPECT_EQ(error_of(std::string(kHead) + "images: {r: 'redis:7.4.7'}\nsteps:\n  - {id: i, kind: image, image: r, rolling: {}}\n"),
+  EXPECT_EQ(error_of(std::string(kHead) +
+                     "images: {r: 'redis:7.4.7'}\nsteps:\n  - {id: i, kind: image, image: r, rolling: {}}\n"),
             "module.yaml:6:45: 'rolling' does not apply to an image step");
   EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling:\n      primary: x\n"),
-            "module.yaml:12:7: unknown key 'primary' in rolling (known: primary_check, before_primary, ready, ready_timeout)");
+            "module.yaml:12:7: unknown key 'primary' in rolling (known: primary_check, before_primary, "
+            "ready, ready_timeout)");
   EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling: {ready_timeout: 0}\n"),
             "module.yaml:11:30: step 'c': rolling.ready_timeout must be 1..3600 s");
   EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling: true\n"),
@@ -105,26 +112,33 @@ TEST(ModuleLoader, NotifyMustNameAHandler) {
 }
 
 TEST(ModuleLoader, KindSpecificRequiredFields) {
-  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: a, kind: command, check: 'true'}\n").find("step 'a' needs 'apply'"),
+  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: a, kind: command, check: 'true'}\n")
+                .find("step 'a' needs 'apply'"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: f, kind: file, path: /etc/x}\n")
                 .find("exactly one of 'template' or 'content'"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: f, kind: file, path: etc/x, content: x}\n").find("path must be absolute"),
+  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: f, kind: file, path: etc/x, content: x}\n")
+                .find("path must be absolute"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: p, kind: packages, packages: []}\n").find("non-empty 'packages'"),
+  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: p, kind: packages, packages: []}\n")
+                .find("non-empty 'packages'"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: p, kind: packages, packages: ['curl; rm -rf /']}\n")
-                .find("is not a package name"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kHead) + "steps:\n  - {id: p, kind: packages, packages: ['curl; rm -rf /']}\n")
+          .find("is not a package name"),
+      std::string::npos);
   EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: s, kind: service, service: x, state: running}\n")
                 .find("state must be started or stopped"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: w, kind: wait}\n").find("needs 'check'"), std::string::npos);
-  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: c, kind: command, check: x, apply: y, packages: [a]}\n")
-                .find("'packages' does not apply to a command step"),
+  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: w, kind: wait}\n").find("needs 'check'"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string(kHead) + "steps:\n  - {id: c, kind: command, check: x, apply: y, when: 'os is ubuntu'}\n")
+  EXPECT_NE(
+      error_of(std::string(kHead) + "steps:\n  - {id: c, kind: command, check: x, apply: y, packages: [a]}\n")
+          .find("'packages' does not apply to a command step"),
+      std::string::npos);
+  EXPECT_NE(error_of(std::string(kHead) +
+                     "steps:\n  - {id: c, kind: command, check: x, apply: y, when: 'os is ubuntu'}\n")
                 .find("when must look like"),
             std::string::npos);
 }
@@ -142,23 +156,26 @@ TEST(ModuleLoader, YamlSyntaxErrorsCarryThePosition) {
 
 TEST(ModuleLoader, TemplateMustExistInTheFolder) {
   // parse_module cannot see templates/, load_module does: use a folder module with a missing template.
-  auto m = parse_module(std::string(kHead) + "steps:\n  - {id: f, kind: file, path: /etc/x, template: nope.mustache}\n",
-                        "module.yaml");
+  auto m = parse_module(
+      std::string(kHead) + "steps:\n  - {id: f, kind: file, path: /etc/x, template: nope.mustache}\n",
+      "module.yaml");
   ASSERT_TRUE(m) << m.error().message;
   EXPECT_EQ(m->steps[0].kind->doc_file(m->steps[0])->source, "`nope.mustache`");
 }
 
 TEST(ModuleLoader, VerifyAndFailoverSections) {
-  auto m = parse_module(std::string(kHead) +
-                            "verify:\n  - {id: ufw, title_fr: Pare-feu, command: ufw status, expect_regex: 'Status: active',"
-                            " severity: warning}\n"
-                            "failover:\n  - {id: f1, kind: redis-sentinel-failover, params: {master: redis-01}}\n",
-                        "module.yaml");
+  auto m = parse_module(
+      std::string(kHead) +
+          "verify:\n  - {id: ufw, title_fr: Pare-feu, command: ufw status, expect_regex: 'Status: active',"
+          " severity: warning}\n"
+          "failover:\n  - {id: f1, kind: redis-sentinel-failover, params: {master: redis-01}}\n",
+      "module.yaml");
   ASSERT_TRUE(m) << m.error().message;
   ASSERT_EQ(m->checks.size(), 1u);
   EXPECT_EQ(m->checks[0].severity, Severity::Warning);
   EXPECT_EQ(m->failover.at(0).params.at("master"), "redis-01");
-  EXPECT_NE(error_of(std::string(kHead) + "verify:\n  - {id: x, command: y, expect_regex: '(['}\n").find("not a valid regex"),
+  EXPECT_NE(error_of(std::string(kHead) + "verify:\n  - {id: x, command: y, expect_regex: '(['}\n")
+                .find("not a valid regex"),
             std::string::npos);
 }
 

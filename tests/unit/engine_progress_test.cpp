@@ -37,6 +37,7 @@ TEST(RunProgress, StillRunningLineForLongSteps) {
     p.activity(h, "");
   }
   // The seconds shown depend on when the ticker thread ran (a loaded CI box is late): any whole count >= 1.
-  EXPECT_TRUE(std::regex_search(out.str(), std::regex("still running: base-packages on db-01 \\([1-9][0-9]* s\\)\n")))
+  EXPECT_TRUE(
+      std::regex_search(out.str(), std::regex("still running: base-packages on db-01 \\([1-9][0-9]* s\\)\n")))
       << out.str();
 }

@@ -38,10 +38,12 @@ class RollingRunTest : public ::testing::Test {
     module_ = *m;
     ASSERT_EQ(module_.steps[1].id, "app");
     const std::string dir = "{{settings.test.root}}/{{host.hostname}}";
-    module_.steps[1].rolling = RollingSpec{
-        "test -f " + dir + "/primary",
-        "echo 'before_primary {{host.hostname}}' >> {{settings.test.root}}/docker/log",
-        "test ! -f " + dir + "/never-ready && echo 'ready {{host.hostname}}' >> {{settings.test.root}}/docker/log", 2};
+    module_.steps[1].rolling =
+        RollingSpec{"test -f " + dir + "/primary",
+                    "echo 'before_primary {{host.hostname}}' >> {{settings.test.root}}/docker/log",
+                    "test ! -f " + dir +
+                        "/never-ready && echo 'ready {{host.hostname}}' >> {{settings.test.root}}/docker/log",
+                    2};
     for (const auto& name : kHosts) {
       Host h;
       h.hostname = name;
@@ -62,7 +64,8 @@ class RollingRunTest : public ::testing::Test {
     j.context.host = host;
     j.context.all_hosts = hosts_;
     j.context.settings = {{"test.root", root_.string()}, {"test.version", version}, {"test.side", side}};
-    j.lock = HostLock{(root_ / host.hostname / "host.lock").string(), "run-1", "installer", 42, "2026-01-01T00:00:00Z"};
+    j.lock = HostLock{(root_ / host.hostname / "host.lock").string(), "run-1", "installer", 42,
+                      "2026-01-01T00:00:00Z"};
     j.rolling = rolling;
     return j;
   }
@@ -82,7 +85,8 @@ class RollingRunTest : public ::testing::Test {
                                  const std::vector<std::string>& sides = {"1", "1", "1"}) {
     RollingCoordinator rolling(module_, kHosts);
     std::vector<std::future<HostRun>> runs;
-    for (size_t i = 0; i < hosts_.size(); ++i) runs.push_back(start(i, RunMode::Apply, versions[i], &rolling, sides[i]));
+    for (size_t i = 0; i < hosts_.size(); ++i)
+      runs.push_back(start(i, RunMode::Apply, versions[i], &rolling, sides[i]));
     std::vector<HostRun> out;
     for (auto& r : runs) {
       if (r.wait_for(120s) != std::future_status::ready) {
@@ -118,12 +122,14 @@ TEST_F(RollingRunTest, AConfigChangeIsRolledReplicasFirstThenThePrimary) {
     EXPECT_TRUE(r.error.empty()) << r.error;
     EXPECT_EQ(step(r, "after").status, StepStatus::Ok) << r.host.hostname << ": later steps go on";
   }
-  EXPECT_EQ(docker_->log(),
-            "stop app-redis-02\nrm app-redis-02\nrun app-redis-02\nready redis-02\n"
-            "stop app-redis-03\nrm app-redis-03\nrun app-redis-03\nready redis-03\n"
-            "before_primary redis-01\nstop app-redis-01\nrm app-redis-01\nrun app-redis-01\nready redis-01\n");
+  EXPECT_EQ(
+      docker_->log(),
+      "stop app-redis-02\nrm app-redis-02\nrun app-redis-02\nready redis-02\n"
+      "stop app-redis-03\nrm app-redis-03\nrun app-redis-03\nready redis-03\n"
+      "before_primary redis-01\nstop app-redis-01\nrm app-redis-01\nrun app-redis-01\nready redis-01\n");
   EXPECT_EQ(step(runs[1], "app").message, "recreate app-redis-02: mounted config changed (rolling 1/3)");
-  EXPECT_EQ(step(runs[2], "app").message, "recreate app-redis-03: mounted config changed (rolling 2/3, after redis-02)");
+  EXPECT_EQ(step(runs[2], "app").message,
+            "recreate app-redis-03: mounted config changed (rolling 2/3, after redis-02)");
   EXPECT_EQ(step(runs[0], "app").message,
             "recreate app-redis-01: mounted config changed (rolling 3/3, primary, after redis-03)");
   EXPECT_EQ(step(runs[0], "app").status, StepStatus::Changed);
@@ -156,7 +162,8 @@ TEST_F(RollingRunTest, FirstInstallAndUnchangedHostsNeitherWaitNorPayAnExtraExec
   const HostRun rolled = changing.get();
   EXPECT_EQ(step(rolled, "app").message, "recreate app-redis-02: mounted config changed (rolling 1/1)");
   EXPECT_EQ(docker_->log(), "stop app-redis-02\nrm app-redis-02\nrun app-redis-02\nready redis-02\n");
-  EXPECT_EQ(rolled.stats.execs, 8u) << "batch, config, re-check, primary_check, recreate, ready, re-check, lock release";
+  EXPECT_EQ(rolled.stats.execs, 8u)
+      << "batch, config, re-check, primary_check, recreate, ready, re-check, lock release";
 }
 
 TEST_F(RollingRunTest, AHostThatIsNotReadyStopsTheOthersBeforeTheyChange) {
@@ -165,15 +172,19 @@ TEST_F(RollingRunTest, AHostThatIsNotReadyStopsTheOthersBeforeTheyChange) {
   const auto runs = apply_all({"2", "2", "2"});
   const auto& failed = step(runs[1], "app");
   EXPECT_EQ(failed.status, StepStatus::Failed);
-  EXPECT_NE(failed.message.find("recreate app-redis-02: mounted config changed; rolling.ready exited 1: still not ready after 2 s"),
-            std::string::npos) << failed.message;
+  EXPECT_NE(
+      failed.message.find(
+          "recreate app-redis-02: mounted config changed; rolling.ready exited 1: still not ready after 2 s"),
+      std::string::npos)
+      << failed.message;
   EXPECT_NE(failed.message.find("(rolling 1/3)"), std::string::npos) << failed.message;
   for (size_t i : {0u, 2u}) {
     EXPECT_EQ(step(runs[i], "app").status, StepStatus::Failed);
     EXPECT_EQ(step(runs[i], "app").message, "rolling stopped: redis-02 failed at app");
     EXPECT_EQ(step(runs[i], "after").message, "an earlier step failed");
   }
-  EXPECT_EQ(docker_->log(), "stop app-redis-02\nrm app-redis-02\nrun app-redis-02\n") << "nobody else changed";
+  EXPECT_EQ(docker_->log(), "stop app-redis-02\nrm app-redis-02\nrun app-redis-02\n")
+      << "nobody else changed";
 }
 
 TEST_F(RollingRunTest, AHostDroppingOutEarlyDoesNotHoldTheOthers) {
@@ -191,7 +202,8 @@ TEST_F(RollingRunTest, AHostDroppingOutEarlyDoesNotHoldTheOthers) {
 TEST_F(RollingRunTest, AnEarlierFailedStepDropsTheHostOut) {
   ASSERT_NO_FATAL_FAILURE(install());
   const Step broken = test::parse_step(
-      "{id: broken, kind: command, check: 'test {{host.hostname}} != redis-02', apply: \"echo 'cannot on redis-02'; exit 1\"}");
+      "{id: broken, kind: command, check: 'test {{host.hostname}} != redis-02', apply: \"echo 'cannot on "
+      "redis-02'; exit 1\"}");
   module_.steps.insert(module_.steps.begin() + 1, broken);
   const auto runs = apply_all({"2", "2", "2"});
   EXPECT_EQ(step(runs[1], "broken").status, StepStatus::Failed);
@@ -219,7 +231,8 @@ TEST_F(RollingRunTest, TwoRollingStepsDoNotWaitOnEachOther) {
       "content: \"side={{settings.test.side}}\\n\"}");
   const Step side = test::parse_step(
       "{id: side, kind: container, name: 'side-{{host.hostname}}', image: app, run_as: root, "
-      "command: [app, --config, /etc/app/app.conf], mounts: ['{{settings.test.root}}/{{host.hostname}}/side:/etc/side:ro'], "
+      "command: [app, --config, /etc/app/app.conf], mounts: "
+      "['{{settings.test.root}}/{{host.hostname}}/side:/etc/side:ro'], "
       "rolling: {}}",
       "{app: 'app:1.0'}");
   module_.steps.insert(module_.steps.begin() + 2, {conf, side});
@@ -240,7 +253,8 @@ TEST_F(RollingRunTest, PlanSaysTheRecreateWillBeRolledAndNeverWaits) {
   const HostRun run = plan.get();
   const auto& app = step(run, "app");
   EXPECT_EQ(app.status, StepStatus::WouldChange);
-  EXPECT_EQ(app.message, "recreate app-redis-02: mounted config " + (root_ / "redis-02" / "conf" / "app.conf").string() +
+  EXPECT_EQ(app.message, "recreate app-redis-02: mounted config " +
+                             (root_ / "redis-02" / "conf" / "app.conf").string() +
                              " changes (rolling: one host at a time)");
   EXPECT_EQ(docker_->log(), "");
 }

@@ -30,7 +30,8 @@ TEST(Templates, HostSettingsFactsAndGroups) {
       sample(), "t.mustache");
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ(*out,
-            "redis-01 27.5.1 10.0.0.0/16 ubuntu\nredis-01=10.0.0.11;redis-02=10.0.0.12;\nredis-01,redis-02,db-01,\n");
+            "redis-01 27.5.1 10.0.0.0/16 "
+            "ubuntu\nredis-01=10.0.0.11;redis-02=10.0.0.12;\nredis-01,redis-02,db-01,\n");
 }
 
 TEST(Templates, NoHtmlEscaping) {
@@ -55,7 +56,8 @@ TEST(Templates, CommandsRefuseSecrets) {
   auto ctx = sample();
   ctx.credentials["DB_PASSWORD"] = "Zq8pL2mN4vR6tY1u";
   Masker::global().add("Zq8pL2mN4vR6tY1u");
-  auto cmd = render_command("psql -c \"alter role x password '{{credentials.DB_PASSWORD}}'\"", ctx, "step 'db' apply");
+  auto cmd = render_command("psql -c \"alter role x password '{{credentials.DB_PASSWORD}}'\"", ctx,
+                            "step 'db' apply");
   ASSERT_FALSE(cmd);
   EXPECT_EQ(cmd.error().message,
             "step 'db' apply: secret would appear in argv (pass it through a file step, not a command)");
@@ -72,7 +74,8 @@ TEST(Templates, FactsAsShellVariablesForChecks) {
 }
 
 TEST(Facts, ParseAndWhen) {
-  const Facts f = parse_facts("os_id=ubuntu\nos_version_id=24.04\nresolver=resolved\nnoise line\nssh_client_ip=\n");
+  const Facts f =
+      parse_facts("os_id=ubuntu\nos_version_id=24.04\nresolver=resolved\nnoise line\nssh_client_ip=\n");
   EXPECT_EQ(f.at("os_id"), "ubuntu");
   EXPECT_EQ(f.at("ssh_client_ip"), "");
   EXPECT_FALSE(f.contains("noise line"));
@@ -90,8 +93,9 @@ TEST(Facts, ParseAndWhen) {
 TEST(Facts, ScriptRunsUnderPosixShAndPrintsEveryName) {
   // Real run of the facts script on this machine through /bin/sh (dash on Debian), SSH_CONNECTION set.
   LocalConnection local(Host{});
-  auto res = local.run({"SSH_CONNECTION='127.0.0.9 5555 127.0.1.1 22'; export SSH_CONNECTION\n" + facts_script(), "",
-                        Privilege::AsUser, Millis{20000}});
+  auto res =
+      local.run({"SSH_CONNECTION='127.0.0.9 5555 127.0.1.1 22'; export SSH_CONNECTION\n" + facts_script(), "",
+                 Privilege::AsUser, Millis{20000}});
   ASSERT_TRUE(res) << res.error().message;
   EXPECT_EQ(res->exit_status, 0) << res->err;
   const Facts f = parse_facts(res->out);

@@ -31,7 +31,8 @@ inline const StepResult& step(const HostRun& run, const std::string& id) {
 
 // One step written as module.yaml writes it (each kind reads its own keys), with the module's images.
 inline Step parse_step(const std::string& step_yaml, const std::string& images = "{}") {
-  auto m = parse_module("number: 1\nid: t\ntitle: t\nimages: " + images + "\nsteps:\n  - " + step_yaml + "\n", "test");
+  auto m = parse_module("number: 1\nid: t\ntitle: t\nimages: " + images + "\nsteps:\n  - " + step_yaml + "\n",
+                        "test");
   if (!m) throw std::runtime_error(m.error().message);
   return m->steps.at(0);
 }

@@ -45,7 +45,8 @@ esac
 // The container step waits 3 s to see the container still running; polls sleep 1 s. Tests need neither.
 inline constexpr const char* kFastSleepScript = "#!/bin/sh\nexec /bin/sleep 0.05\n";
 
-// Installs both scripts under `dir`/bin, points PATH and KBZ_FAKE_DOCKER at them; restores PATH when destroyed.
+// Installs both scripts under `dir`/bin, points PATH and KBZ_FAKE_DOCKER at them; restores PATH when
+// destroyed.
 class FakeDocker {
  public:
   explicit FakeDocker(const std::filesystem::path& dir) : state_(dir / "docker") {

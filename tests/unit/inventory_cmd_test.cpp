@@ -34,7 +34,8 @@ TEST(InventoryCommand, RealFileListsHostsThenNamesTheK3sLines) {
   EXPECT_NE(o.out.find("\n47 hosts (env prod, reached on IP_PRIVEE;"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("install-01"), std::string::npos);
   for (int line = 2; line <= 9; ++line) {
-    EXPECT_NE(o.err.find(g.inventory + ":" + std::to_string(line) + ":ROLE: role 'k3s' is not supported\n"
+    EXPECT_NE(o.err.find(g.inventory + ":" + std::to_string(line) +
+                         ":ROLE: role 'k3s' is not supported\n"
                          "  hint: module 9 installs kubeadm Kubernetes: change ROLE to 'k8s' on this line"),
               std::string::npos)
         << line;
@@ -49,10 +50,11 @@ TEST(InventoryCommand, CleanFileWithSelectionExitsZero) {
   const auto o = run(g);
   EXPECT_EQ(o.code, 0);
   EXPECT_EQ(o.err, "");
-  EXPECT_EQ(o.out,
-            "HOSTNAME  ADDRESS     USER  POOL        ROLE   SUBROLE  NOTES\n"
-            "redis-02  10.0.0.124  root  redis-pool  redis  master   réplica — nœud 2 (exposé via 10.0.0.10:…\n"
-            "1 host (env prod, reached on IP_PRIVEE, --hosts redis-02; the orchestrator is never a target)\n");
+  EXPECT_EQ(
+      o.out,
+      "HOSTNAME  ADDRESS     USER  POOL        ROLE   SUBROLE  NOTES\n"
+      "redis-02  10.0.0.124  root  redis-pool  redis  master   réplica — nœud 2 (exposé via 10.0.0.10:…\n"
+      "1 host (env prod, reached on IP_PRIVEE, --hosts redis-02; the orchestrator is never a target)\n");
 }
 
 TEST(InventoryCommand, JsonForMachines) {

@@ -26,14 +26,16 @@ TEST(InventoryRealFile, ParsesEveryRowAndNamesTheEightK3sLines) {
     EXPECT_EQ(d.hint, "module 9 installs kubeadm Kubernetes: change ROLE to 'k8s' on this line");
   }
   EXPECT_EQ(parsed.errors[0].format(),
-            path + ":2:ROLE: role 'k3s' is not supported\n"
-                   "  hint: module 9 installs kubeadm Kubernetes: change ROLE to 'k8s' on this line");
+            path +
+                ":2:ROLE: role 'k3s' is not supported\n"
+                "  hint: module 9 installs kubeadm Kubernetes: change ROLE to 'k8s' on this line");
 }
 
 TEST(InventoryRealFile, FieldsLandInTheirColumns) {
   const auto parsed = load_inventory(inventory_fixture("servers.tsv"));
   const auto& rows = parsed.inventory.rows;
-  const auto it = std::find_if(rows.begin(), rows.end(), [](const Host& h) { return h.hostname == "redis-01"; });
+  const auto it =
+      std::find_if(rows.begin(), rows.end(), [](const Host& h) { return h.hostname == "redis-01"; });
   ASSERT_NE(it, rows.end());
   EXPECT_EQ(it->line, 13);
   EXPECT_EQ(it->env, "prod");
@@ -55,7 +57,8 @@ TEST(InventoryRealFile, FortySevenTargetsWithoutTheOrchestrator) {
   const auto parsed = load_inventory(inventory_fixture("servers.tsv"));
   const auto hosts = targets(parsed.inventory, TargetOptions{});
   EXPECT_EQ(hosts.size(), 47u);
-  EXPECT_TRUE(std::none_of(hosts.begin(), hosts.end(), [](const Host& h) { return h.hostname == "install-01"; }));
+  EXPECT_TRUE(
+      std::none_of(hosts.begin(), hosts.end(), [](const Host& h) { return h.hostname == "install-01"; }));
   for (const auto& h : hosts) EXPECT_EQ(h.address, h.private_ip) << h.hostname;
   const auto pub = targets(parsed.inventory, TargetOptions{"prod", AddressKind::Public});
   ASSERT_EQ(pub.size(), 47u);
@@ -82,7 +85,8 @@ TEST(InventoryFormat, CrlfBomCommentsBlankLinesAndOptionalPublicIp) {
 
 TEST(InventoryFormat, SpacesAroundFieldsAreTrimmed) {
   const std::string text =
-      "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_STACK\tCORE\tNOTES\n"
+      "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_"
+      "STACK\tCORE\tNOTES\n"
       "prod \t 1.2.3.4\tredis-01 \t10.0.0.1\tf\troot\tp\tredis\ts\td\tyes\t note \n";
   const auto parsed = parse_inventory(text, "mem.tsv");
   ASSERT_TRUE(parsed.ok()) << parsed.errors[0].format();
@@ -117,8 +121,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"bad_header_count.tsv", {{1, "header"}}, "header has 11 tab-separated columns, expected 12"},
         BadFile{"bad_ip_private.tsv", {{3, "IP_PRIVEE"}}, "'10.0.0.256' is not an IPv4 address"},
         BadFile{"bad_ip_public.tsv", {{4, "IP_PUBLIQUE"}}, "'23.88.48' is not an IPv4 address"},
-        BadFile{"duplicate_hostname.tsv", {{4, "HOSTNAME"}}, "duplicate HOSTNAME 'redis-01' (first on line 2)"},
-        BadFile{"duplicate_private_ip.tsv", {{4, "IP_PRIVEE"}}, "duplicate IP_PRIVEE '10.0.0.123' (first on line 2)"},
+        BadFile{
+            "duplicate_hostname.tsv", {{4, "HOSTNAME"}}, "duplicate HOSTNAME 'redis-01' (first on line 2)"},
+        BadFile{"duplicate_private_ip.tsv",
+                {{4, "IP_PRIVEE"}},
+                "duplicate IP_PRIVEE '10.0.0.123' (first on line 2)"},
         BadFile{"empty_user.tsv", {{3, "USER_SSH"}}, "empty, but this column is required"},
         BadFile{"empty_hostname.tsv", {{3, "HOSTNAME"}}, "empty, but this column is required"},
         BadFile{"field_count.tsv", {{3, "CORE"}}, "row has 10 fields, expected 12"},
@@ -135,14 +142,19 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(InventoryErrors, AllErrorsAtOnceInFileOrder) {
   const std::string text =
-      "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_STACK\tCORE\tNOTES\n"
+      "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_"
+      "STACK\tCORE\tNOTES\n"
       "prod\t1.2.3\tredis-01\t10.0.0.1\tf\t\tp\tk3s\ts\td\tyes\tn\n"
       "prod\t1.2.3.4\tredis-01\t10.0.0.01\tf\troot\tp\tredis\ts\td\tyes\tn\n"
       "prod\t1.2.3.4\n";
   const auto parsed = parse_inventory(text, "x.tsv");
   // Within a row in column order, rows in file order.
-  EXPECT_EQ(where(parsed.errors), (Where{{2, "IP_PUBLIQUE"}, {2, "USER_SSH"}, {2, "ROLE"},
-                                         {3, "HOSTNAME"}, {3, "IP_PRIVEE"}, {4, "HOSTNAME"}}));
+  EXPECT_EQ(where(parsed.errors), (Where{{2, "IP_PUBLIQUE"},
+                                         {2, "USER_SSH"},
+                                         {2, "ROLE"},
+                                         {3, "HOSTNAME"},
+                                         {3, "IP_PRIVEE"},
+                                         {4, "HOSTNAME"}}));
   // Rows with bad values are kept (shown in the table); the short row is dropped.
   EXPECT_EQ(parsed.inventory.rows.size(), 2u);
   EXPECT_EQ(parsed.errors[3].format(), "x.tsv:3:HOSTNAME: duplicate HOSTNAME 'redis-01' (first on line 2)");
@@ -156,7 +168,8 @@ TEST(InventoryErrors, InvalidUtf8IsReplacedSoOutputStaysPrintable) {
 
 TEST(InventoryErrors, ControlCharactersAreRefusedAndNeverReachTheTerminal) {
   const std::string text =
-      "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_STACK\tCORE\tNOTES\n"
+      "ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_"
+      "STACK\tCORE\tNOTES\n"
       "prod\t1.2.3.4\tredis-01\t10.0.0.1\tf\troot\tp\tredis\ts\td\tyes\t\x1b[2Jgone\n";
   const auto parsed = parse_inventory(text, "x.tsv");
   EXPECT_EQ(where(parsed.errors), (Where{{2, "NOTES"}}));

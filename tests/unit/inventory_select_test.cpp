@@ -56,7 +56,8 @@ TEST(SelectHosts, TermMatchingNothingIsAnErrorNamingIt) {
   auto r = select_hosts(hosts, "redis-*,redis-9,role:nope");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().kind, ErrorKind::Usage);
-  EXPECT_EQ(r.error().message, "--hosts: no target host matches 'redis-9'; no target host matches 'role:nope'");
+  EXPECT_EQ(r.error().message,
+            "--hosts: no target host matches 'redis-9'; no target host matches 'role:nope'");
   // The orchestrator is not a target, so naming it is an error too.
   EXPECT_FALSE(select_hosts(hosts, "install-01").has_value());
 }

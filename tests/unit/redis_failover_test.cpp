@@ -37,7 +37,8 @@ TEST(RedisFailover, ATruncatedOutputOnlyCountsCompleteKeys) {
 }
 
 TEST(RedisFailover, MissingKeysAreTheNilOrWrongValues) {
-  const auto missing = missing_keys(fixture("gets.out"), {"kbz:t:0", "kbz:t:9", "kbz:t:2"}, {"v0", "v9", "v2"});
+  const auto missing =
+      missing_keys(fixture("gets.out"), {"kbz:t:0", "kbz:t:9", "kbz:t:2"}, {"v0", "v9", "v2"});
   EXPECT_EQ(missing, std::vector<std::string>{"kbz:t:9"});
 }
 

@@ -29,9 +29,11 @@ TEST(ReportStatusCli, WritesSuiviWithTitlesFromTheModuleDefinitions) {
   EXPECT_EQ(cmd_status(g), 0);
   auto suivi = read_text_file((work / "SUIVI_INSTALLATION_V2.md").string());
   ASSERT_TRUE(suivi);
-  EXPECT_NE(suivi->find("| 2 | Base OS (définition de test) | 🔄 appliqué, non vérifié |"), std::string::npos) << *suivi;
+  EXPECT_NE(suivi->find("| 2 | Base OS (définition de test) | 🔄 appliqué, non vérifié |"), std::string::npos)
+      << *suivi;
   EXPECT_NE(suivi->find("| 3 | PostgreSQL 16 HA (Patroni RAFT) | ⏳"), std::string::npos);  // built-in title
-  EXPECT_NE(suivi->find("kbz-install --modules-dir " + g.modules_dir + " --workdir " + g.workdir + " verify --module 2"),
+  EXPECT_NE(suivi->find("kbz-install --modules-dir " + g.modules_dir + " --workdir " + g.workdir +
+                        " verify --module 2"),
             std::string::npos);
 
   // A corrupt state file is bad input, not an empty installation.

@@ -7,11 +7,16 @@ namespace {
 
 TEST(ReportTextFormat, ParisTimeFollowsEuSummerTime) {
   // 2026: summer time from Sunday 29 March 01:00 UTC to Sunday 25 October 01:00 UTC.
-  EXPECT_EQ(format_paris(*parse_utc("2026-03-29T00:59:59Z")), "29/03/2026 01:59:59 (Europe/Paris, UTC+01:00)");
-  EXPECT_EQ(format_paris(*parse_utc("2026-03-29T01:00:00Z")), "29/03/2026 03:00:00 (Europe/Paris, UTC+02:00)");
-  EXPECT_EQ(format_paris(*parse_utc("2026-10-25T00:59:59Z")), "25/10/2026 02:59:59 (Europe/Paris, UTC+02:00)");
-  EXPECT_EQ(format_paris(*parse_utc("2026-10-25T01:00:00Z")), "25/10/2026 02:00:00 (Europe/Paris, UTC+01:00)");
-  EXPECT_EQ(format_paris(*parse_utc("2025-12-31T23:30:00Z")), "01/01/2026 00:30:00 (Europe/Paris, UTC+01:00)");
+  EXPECT_EQ(format_paris(*parse_utc("2026-03-29T00:59:59Z")),
+            "29/03/2026 01:59:59 (Europe/Paris, UTC+01:00)");
+  EXPECT_EQ(format_paris(*parse_utc("2026-03-29T01:00:00Z")),
+            "29/03/2026 03:00:00 (Europe/Paris, UTC+02:00)");
+  EXPECT_EQ(format_paris(*parse_utc("2026-10-25T00:59:59Z")),
+            "25/10/2026 02:59:59 (Europe/Paris, UTC+02:00)");
+  EXPECT_EQ(format_paris(*parse_utc("2026-10-25T01:00:00Z")),
+            "25/10/2026 02:00:00 (Europe/Paris, UTC+01:00)");
+  EXPECT_EQ(format_paris(*parse_utc("2025-12-31T23:30:00Z")),
+            "01/01/2026 00:30:00 (Europe/Paris, UTC+01:00)");
 }
 
 TEST(ReportTextFormat, UtcRoundTripAndBadInput) {

@@ -61,7 +61,9 @@ std::vector<std::string> fixture_lines(const std::string& name) {
   return out;
 }
 
-bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool has(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
 
 TEST(ReportValidation, RealisticModule2RunHasTheTeamsSectionsInOrder) {
   const std::string md = render_validation_report(module2(), module2_run(), context());
@@ -75,7 +77,9 @@ TEST(ReportValidation, RealisticModule2RunContentBySection) {
   auto s = sections(md);
   const auto& head = s["# 📋 Rapport de Validation - Module 2 : Base OS & sécurité"];
   EXPECT_TRUE(has(head, "**Statut** : ❌ ÉCHEC")) << head;
-  EXPECT_TRUE(has(head, "**Date de validation** : 27/11/2026 23:01:28 (Europe/Paris, UTC+01:00) — 2026-11-27 22:01:28 UTC"));
+  EXPECT_TRUE(has(
+      head,
+      "**Date de validation** : 27/11/2026 23:01:28 (Europe/Paris, UTC+01:00) — 2026-11-27 22:01:28 UTC"));
   EXPECT_TRUE(has(head, "**Durée totale** : 12,3 s"));
   EXPECT_TRUE(has(head, "| Inventaire | `inventory/servers.tsv` |"));
   EXPECT_TRUE(has(head, "| Version de kbz-install | 0.1.0 |"));
@@ -83,7 +87,10 @@ TEST(ReportValidation, RealisticModule2RunContentBySection) {
 
   const auto& summary = s["## 📊 Résumé Exécutif"];
   // 18 results: 11 passed, 6 failed (unreachable host), 1 warning.
-  EXPECT_TRUE(has(summary, "18 résultat(s) : ✅ 11 réussi(s), ❌ 6 échoué(s), ⚠️ 1 avertissement(s), ⏸️ 0 non exécuté(s)")) << summary;
+  EXPECT_TRUE(has(summary,
+                  "18 résultat(s) : ✅ 11 réussi(s), ❌ 6 échoué(s), ⚠️ 1 avertissement(s), ⏸️ 0 non "
+                  "exécuté(s)"))
+      << summary;
   EXPECT_TRUE(has(summary, "Serveurs en échec (1) : redis-01 (injoignable)."));
   EXPECT_TRUE(has(summary, "**Taux de réussite** : 61,1 % (11/18 réussis)"));
   EXPECT_TRUE(has(summary, "aucun scénario défini pour ce module"));
@@ -95,22 +102,30 @@ TEST(ReportValidation, RealisticModule2RunContentBySection) {
   const auto& components = s["## ✅ Composants Validés"];
   EXPECT_TRUE(has(components, "### 1. Docker ❌"));  // failed on the unreachable host
   EXPECT_TRUE(has(components, "### 5. Heure ❌"));
-  EXPECT_TRUE(has(components, "**Résultat** : 2/3 réussis, 1 échoué(s), 0 avertissement(s), 0 non exécuté(s)"));
+  EXPECT_TRUE(
+      has(components, "**Résultat** : 2/3 réussis, 1 échoué(s), 0 avertissement(s), 0 non exécuté(s)"));
 
   const auto& tests = s["## 🧪 Tests Effectués"];
   EXPECT_TRUE(has(tests, "<details>"));
   EXPECT_TRUE(has(tests, "docker version --format '{{.Server.Version}}'"));
-  EXPECT_TRUE(has(tests, "sshd -T | grep -i '^passwordauthentication'"));  // exact command, '|' kept in code block
-  EXPECT_TRUE(has(tests, "| 6 | NTP actif | Heure | code de sortie 0 et sortie contenant `NTP service: active` | avertissement | 3 |"));
+  EXPECT_TRUE(
+      has(tests, "sshd -T | grep -i '^passwordauthentication'"));  // exact command, '|' kept in code block
+  EXPECT_TRUE(has(tests,
+                  "| 6 | NTP actif | Heure | code de sortie 0 et sortie contenant `NTP service: active` | "
+                  "avertissement | 3 |"));
 
   const auto& results = s["## 📊 Résultats des Tests"];
   EXPECT_TRUE(has(results, "| Test | Serveurs Testés | Réussis | Échoués | Taux de Réussite |"));
   EXPECT_TRUE(has(results, "| Pare-feu UFW actif | 3 | 2 | 1 | 66,7 % | 0 | 0 |"));
   EXPECT_TRUE(has(results, "| NTP actif | 3 | 1 | 1 | 33,3 % | 1 | 0 |"));
-  EXPECT_TRUE(has(results, "| db-master-01 | NTP actif | ⚠️ avertissement | `inactive` | sortie sans « NTP service: active » |"));
-  EXPECT_TRUE(has(results, "| redis-01 | Docker installé | ❌ échoué | — | injoignable : connect 10.0.0.123:22: Connection refused |"));
+  EXPECT_TRUE(has(results,
+                  "| db-master-01 | NTP actif | ⚠️ avertissement | `inactive` | sortie sans « NTP service: "
+                  "active » |"));
+  EXPECT_TRUE(has(results,
+                  "| redis-01 | Docker installé | ❌ échoué | — | injoignable : connect 10.0.0.123:22: "
+                  "Connection refused |"));
   EXPECT_TRUE(has(results, "| Serveur | Docker |\n|---|---|\n| haproxy-01 | `27.5.1` |"));  // versions table
-  EXPECT_TRUE(has(results, "| redis-01 | — |"));         // no version for the unreachable host
+  EXPECT_TRUE(has(results, "| redis-01 | — |"));  // no version for the unreachable host
 
   const auto& attention = s["## ⚠️ Points d'Attention"];
   EXPECT_TRUE(has(attention, "- ❌ **redis-01** injoignable : connect 10.0.0.123:22: Connection refused"));
@@ -130,7 +145,9 @@ TEST(ReportValidation, RealisticModule2RunContentBySection) {
 
   const auto& conclusion = s["## 🎯 Conclusion"];
   EXPECT_TRUE(has(conclusion, "n'est **pas validé**"));
-  EXPECT_TRUE(has(conclusion, "*Rapport généré le 27/11/2026 23:02:00 (Europe/Paris, UTC+01:00) — 2026-11-27 22:02:00 UTC par kbz-install 0.1.0*"));
+  EXPECT_TRUE(has(conclusion,
+                  "*Rapport généré le 27/11/2026 23:02:00 (Europe/Paris, UTC+01:00) — 2026-11-27 22:02:00 "
+                  "UTC par kbz-install 0.1.0*"));
 }
 
 TEST(ReportValidation, StatutLogic) {
@@ -163,7 +180,8 @@ TEST(ReportValidation, ValidatedRunPointsToTheNextModule) {
   std::erase_if(run.checks, [](const CheckResult& c) { return c.host == "redis-01"; });
   for (auto& c : run.checks) c.status = CheckStatus::Pass;
   auto s = sections(render_validation_report(module2(), run, context()));
-  EXPECT_TRUE(has(s["## 🚀 Prochaines Étapes"], "Module 3 (PostgreSQL 16 HA (Patroni RAFT)) : `kbz-install plan --module 3`"));
+  EXPECT_TRUE(has(s["## 🚀 Prochaines Étapes"],
+                  "Module 3 (PostgreSQL 16 HA (Patroni RAFT)) : `kbz-install plan --module 3`"));
   EXPECT_TRUE(has(s["## ⚠️ Points d'Attention"], "Aucun point d'attention"));
   EXPECT_TRUE(has(s["## 🎯 Conclusion"], "est **validé**"));
 }
@@ -171,13 +189,16 @@ TEST(ReportValidation, ValidatedRunPointsToTheNextModule) {
 TEST(ReportValidation, NotRunChecksAreSaidNotRunNeverPassed) {
   VerifyRun run = module2_run();
   std::erase_if(run.checks, [](const CheckResult& c) { return c.check_id == "timezone"; });  // no host ran it
-  run.checks.push_back(result("swap-off", "db-master-01", CheckStatus::Skipped, "", "condition « facts.init == systemd » non remplie"));
+  run.checks.push_back(result("swap-off", "db-master-01", CheckStatus::Skipped, "",
+                              "condition « facts.init == systemd » non remplie"));
   const std::string md = render_validation_report(module2(), run, context());
   auto s = sections(md);
   EXPECT_TRUE(has(s["## 🧪 Tests Effectués"], "| Fuseau horaire Europe/Paris | Heure |"));
   EXPECT_TRUE(has(s["## 🧪 Tests Effectués"], "⏸️ non exécuté |"));
-  EXPECT_TRUE(has(s["## ⚠️ Points d'Attention"], "Fuseau horaire Europe/Paris (`timezone`) : non exécuté, aucun serveur ciblé."));
-  EXPECT_TRUE(has(s["## ⚠️ Points d'Attention"], "non exécuté (condition « facts.init == systemd » non remplie)"));
+  EXPECT_TRUE(has(s["## ⚠️ Points d'Attention"],
+                  "Fuseau horaire Europe/Paris (`timezone`) : non exécuté, aucun serveur ciblé."));
+  EXPECT_TRUE(has(s["## ⚠️ Points d'Attention"],
+                  "non exécuté (condition « facts.init == systemd » non remplie)"));
   EXPECT_TRUE(has(s["## 🎯 Conclusion"], "ne sont pas comptées comme réussies"));
 }
 
@@ -198,7 +219,8 @@ TEST(ReportValidation, RegisteredSecretNeverAppears) {
 
 TEST(ReportValidation, CredentialFilesByPathAndModeOnly) {
   ReportContext ctx = context();
-  ctx.credentials = {{"credentials/redis.env", "0600", {"REDIS_PASSWORD"}}, {"credentials/minio.env", "0644", {"MINIO_ROOT_PASSWORD"}},
+  ctx.credentials = {{"credentials/redis.env", "0600", {"REDIS_PASSWORD"}},
+                     {"credentials/minio.env", "0644", {"MINIO_ROOT_PASSWORD"}},
                      {"credentials/postgres.env", "absent", {"POSTGRES_PASSWORD"}}};
   auto s = sections(render_validation_report(module2(), module2_run(), ctx));
   const auto& sec = s["## 🔐 Sécurité"];
@@ -211,12 +233,15 @@ TEST(ReportValidation, VersionDriftAndFailoverAreReported) {
   VerifyRun run = module2_run();
   run.versions_found["db-master-01"]["Docker"] = "27.4.0";
   Module m = module2();
-  m.failover = {FailoverScenario{"redis-master-stop", "redis-sentinel-failover", "Arrêt du maître Redis", {}}};
-  run.failovers = {FailoverResult{"redis-master-stop", "Arrêt du maître Redis", CheckStatus::Pass, {{"Temps de bascule", "6,2 s"}}, ""}};
+  m.failover = {
+      FailoverScenario{"redis-master-stop", "redis-sentinel-failover", "Arrêt du maître Redis", {}}};
+  run.failovers = {FailoverResult{
+      "redis-master-stop", "Arrêt du maître Redis", CheckStatus::Pass, {{"Temps de bascule", "6,2 s"}}, ""}};
   ReportContext ctx = context();
   ctx.failover_requested = true;
   const std::string md = render_validation_report(m, run, ctx);
-  EXPECT_TRUE(has(md, "- ⚠️ Docker : 2 versions différentes : `27.4.0` (db-master-01) ; `27.5.1` (haproxy-01)"));
+  EXPECT_TRUE(
+      has(md, "- ⚠️ Docker : 2 versions différentes : `27.4.0` (db-master-01) ; `27.5.1` (haproxy-01)"));
   EXPECT_TRUE(has(md, "| Arrêt du maître Redis | ✅ réussi | Temps de bascule : 6,2 s | — |"));
   EXPECT_TRUE(has(md, "1 exécuté(s) sur 1 : 1 réussi(s), 0 échoué(s)"));
 }

@@ -1,5 +1,7 @@
 // The rolling coordinator alone: one thread per host, as in a run. Every wait is bounded: a deadlock fails
 // the test (then Ctrl-C is simulated so the stuck threads wake up and the test process can end).
+#include "kbz/engine/rolling.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include <thread>
 
 #include "kbz/core/interrupt.hpp"
-#include "kbz/engine/rolling.hpp"
 
 using namespace kbz;
 using namespace std::chrono_literals;
@@ -42,8 +43,8 @@ struct Events {
 std::string describe(const std::string& host, const RollingTurn& t) {
   if (t.outcome == Outcome::Interrupted) return host + " interrupted";
   if (t.outcome == Outcome::Stopped) return host + " stopped: " + t.why;
-  return host + " go " + std::to_string(t.position) + "/" + std::to_string(t.total) + (t.primary ? " primary" : "") +
-         (t.after.empty() ? "" : " after " + t.after);
+  return host + " go " + std::to_string(t.position) + "/" + std::to_string(t.total) +
+         (t.primary ? " primary" : "") + (t.after.empty() ? "" : " after " + t.after);
 }
 
 // Waits for every future; false if one is still blocked after `limit` (then wakes everything with Ctrl-C).
@@ -106,7 +107,8 @@ TEST(Rolling, AFailedChangeStopsTheHostsStillWaiting) {
     if (t.outcome == Outcome::Go) c.done("app", h, h != "r2");
   };
   std::vector<std::future<void>> hosts;
-  for (const char* h : {"r1", "r2", "r3"}) hosts.push_back(std::async(std::launch::async, host, std::string(h)));
+  for (const char* h : {"r1", "r2", "r3"})
+    hosts.push_back(std::async(std::launch::async, host, std::string(h)));
   ASSERT_TRUE(all_end(hosts));
   std::sort(ev.list.begin(), ev.list.end());
   EXPECT_EQ(ev.list, (std::vector<std::string>{"r1 stopped: rolling stopped: r2 failed at app", "r2 go 1/3",
@@ -160,9 +162,9 @@ TEST(Rolling, HostsThatDropOutOrNeverComeDoNotBlockTheOthers) {
       return t;
     }));
   std::this_thread::sleep_for(200ms);
-  { RollingLeave unreachable(&c, "r3"); }   // connect failed: its worker never ran
-  c.leave_all("r4");                        // an earlier step failed
-  c.leave_all("r4");                        // idempotent
+  { RollingLeave unreachable(&c, "r3"); }  // connect failed: its worker never ran
+  c.leave_all("r4");                       // an earlier step failed
+  c.leave_all("r4");                       // idempotent
   ASSERT_TRUE(all_end(rolling));
   EXPECT_EQ(describe("r1", rolling[0].get()), "r1 go 1/2");
   EXPECT_EQ(describe("r2", rolling[1].get()), "r2 go 2/2 after r1");
@@ -171,7 +173,8 @@ TEST(Rolling, HostsThatDropOutOrNeverComeDoNotBlockTheOthers) {
 TEST(Rolling, CtrlCWakesAWaitingHost) {
   install_interrupt_handler();
   RollingCoordinator c(rolling_module(), {"r1", "r2"});  // r2 never comes
-  auto waiting = std::async(std::launch::async, [&] { return c.wait_turn("app", "r1", [] { return Result<bool>(false); }); });
+  auto waiting = std::async(std::launch::async,
+                            [&] { return c.wait_turn("app", "r1", [] { return Result<bool>(false); }); });
   ASSERT_EQ(waiting.wait_for(300ms), std::future_status::timeout) << "r1 waits for r2";
   std::raise(SIGINT);  // the first Ctrl-C only sets the flag
   const auto status = waiting.wait_for(5s);

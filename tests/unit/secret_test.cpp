@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "kbz/core/secret.hpp"
+
+#include <gtest/gtest.h>
 
 namespace kbz {
 namespace {

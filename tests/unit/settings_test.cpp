@@ -1,8 +1,8 @@
+#include "kbz/engine/settings.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
-
-#include "kbz/engine/settings.hpp"
 
 namespace kbz {
 namespace {
@@ -52,7 +52,8 @@ TEST(Settings, DefaultsWhenTheDefaultFileIsMissing) {
 TEST(Settings, ExplicitMissingFileIsAnError) {
   auto r = load_settings("/nonexistent/kbz.yaml", IfMissing::Fail);
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().message, "/nonexistent/kbz.yaml: cannot read the settings file: No such file or directory");
+  EXPECT_EQ(r.error().message,
+            "/nonexistent/kbz.yaml: cannot read the settings file: No such file or directory");
   EXPECT_FALSE(load_settings(KBZ_FIXTURES_DIR, IfMissing::Fail).has_value());  // a directory
 }
 
@@ -106,17 +107,19 @@ TEST(Settings, UnsetKeysKeepTheirDefaults) {
 }
 
 TEST(Settings, UnknownKeysNamedWithLineColumnAndKnownKeys) {
-  EXPECT_EQ(errors_of("unknown_keys.yaml"),
-            (std::vector<std::string>{
-                "unknown_keys.yaml:3:3: unknown key 'network.admin_cidr' (known: private_cidr, admin_cidrs)",
-                "unknown_keys.yaml:4:1: unknown key 'timezon' (known: network, dns, timezone, docker, images, "
-                "image_bundle_dir)"}));
+  EXPECT_EQ(
+      errors_of("unknown_keys.yaml"),
+      (std::vector<std::string>{
+          "unknown_keys.yaml:3:3: unknown key 'network.admin_cidr' (known: private_cidr, admin_cidrs)",
+          "unknown_keys.yaml:4:1: unknown key 'timezon' (known: network, dns, timezone, docker, images, "
+          "image_bundle_dir)"}));
 }
 
 TEST(Settings, BadValuesAllReportedInFileOrder) {
   EXPECT_EQ(errors_of("bad_values.yaml"),
             (std::vector<std::string>{
-                "bad_values.yaml:2:17: '10.0.0.5/16' has host bits set after /16 (a network starts at its first address)",
+                "bad_values.yaml:2:17: '10.0.0.5/16' has host bits set after /16 (a network starts at its "
+                "first address)",
                 "bad_values.yaml:3:17: '1.2.3.4/33' is not a CIDR: prefix must be 0..32",
                 "bad_values.yaml:3:29: '300.1.1.1' is not an IP address or a CIDR",
                 "bad_values.yaml:5:22: 'not-an-ip' is not an IP address",
@@ -126,25 +129,27 @@ TEST(Settings, BadValuesAllReportedInFileOrder) {
 }
 
 TEST(Settings, ImagesMustBePinned) {
-  EXPECT_EQ(errors_of("unpinned_images.yaml"),
-            (std::vector<std::string>{
-                "unpinned_images.yaml:2:10: images.redis: 'redis:latest' uses ':latest', which changes under you: "
-                "pin a version tag or a digest",
-                "unpinned_images.yaml:3:13: images.postgres: 'postgres' is not pinned: add a version tag "
-                "(name:1.2.3) or a digest (name@sha256:...)",
-                // a registry port is not a tag
-                "unpinned_images.yaml:5:10: images.local: 'registry.local:5000/app' is not pinned: add a version "
-                "tag (name:1.2.3) or a digest (name@sha256:...)",
-                "unpinned_images.yaml:6:15: images.bad_digest: 'app@sha256:1234' has a malformed digest (expected "
-                "@sha256:<64 hex digits>)"}));
+  EXPECT_EQ(
+      errors_of("unpinned_images.yaml"),
+      (std::vector<std::string>{
+          "unpinned_images.yaml:2:10: images.redis: 'redis:latest' uses ':latest', which changes under you: "
+          "pin a version tag or a digest",
+          "unpinned_images.yaml:3:13: images.postgres: 'postgres' is not pinned: add a version tag "
+          "(name:1.2.3) or a digest (name@sha256:...)",
+          // a registry port is not a tag
+          "unpinned_images.yaml:5:10: images.local: 'registry.local:5000/app' is not pinned: add a version "
+          "tag (name:1.2.3) or a digest (name@sha256:...)",
+          "unpinned_images.yaml:6:15: images.bad_digest: 'app@sha256:1234' has a malformed digest (expected "
+          "@sha256:<64 hex digits>)"}));
 }
 
 TEST(Settings, WrongShapes) {
-  EXPECT_EQ(errors_of("wrong_types.yaml"),
-            (std::vector<std::string>{"wrong_types.yaml:1:10: 'network' must be a mapping of keys",
-                                      "wrong_types.yaml:3:12: 'dns.servers' must be a list, e.g. [a, b]",
-                                      "wrong_types.yaml:5:11: 'docker.source' must be a single value",
-                                      "wrong_types.yaml:6:1: 'timezone' must be a single value, found nothing"}));
+  EXPECT_EQ(
+      errors_of("wrong_types.yaml"),
+      (std::vector<std::string>{"wrong_types.yaml:1:10: 'network' must be a mapping of keys",
+                                "wrong_types.yaml:3:12: 'dns.servers' must be a list, e.g. [a, b]",
+                                "wrong_types.yaml:5:11: 'docker.source' must be a single value",
+                                "wrong_types.yaml:6:1: 'timezone' must be a single value, found nothing"}));
   auto list_at_top = parse_settings("- a\n- b\n", "k.yaml");
   ASSERT_FALSE(list_at_top.has_value());
   EXPECT_EQ(list_at_top.error().message, "k.yaml:1:1: the file must be a mapping of keys");
@@ -162,8 +167,9 @@ TEST(Settings, DuplicateKeyAndSyntaxError) {
 TEST(Settings, ControlCharactersInMessagesAreEscaped) {
   auto r = parse_settings("time\x1b[31mzone: UTC\n", "k.yaml");
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().message, "k.yaml:1:1: unknown key 'time\\x1b[31mzone' (known: network, dns, timezone, docker, "
-                               "images, image_bundle_dir)");
+  EXPECT_EQ(r.error().message,
+            "k.yaml:1:1: unknown key 'time\\x1b[31mzone' (known: network, dns, timezone, docker, "
+            "images, image_bundle_dir)");
 }
 
 TEST(Settings, CidrEdgeCases) {

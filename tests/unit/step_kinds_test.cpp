@@ -70,11 +70,13 @@ TEST_P(StepFixture, DecisionAndApplyMatchTheFixture) {
   shell_ctx.facts_as_shell_vars = true;
   auto check = render_check(step, *module, shell_ctx);
   ASSERT_TRUE(check) << check.error().message;
-  auto d = decide(step, *module, CheckOutput{c["check_exit"].as<int>(), c["check_output"].as<std::string>()}, ctx);
+  auto d =
+      decide(step, *module, CheckOutput{c["check_exit"].as<int>(), c["check_output"].as<std::string>()}, ctx);
   const YAML::Node& e = c["expect"];
   if (e["error_contains"]) {
     ASSERT_FALSE(d) << "expected an error";
-    EXPECT_NE(d.error().message.find(e["error_contains"].as<std::string>()), std::string::npos) << d.error().message;
+    EXPECT_NE(d.error().message.find(e["error_contains"].as<std::string>()), std::string::npos)
+        << d.error().message;
     if (e["error_lacks"]) {
       EXPECT_EQ(d.error().message.find(e["error_lacks"].as<std::string>()), std::string::npos);
     }
@@ -92,8 +94,10 @@ TEST_P(StepFixture, DecisionAndApplyMatchTheFixture) {
   if (e["apply"]) {
     EXPECT_EQ(d->apply.command, e["apply"].as<std::string>());
   }
-  for (const auto& s : e["apply_contains"]) EXPECT_NE(d->apply.command.find(s.as<std::string>()), std::string::npos) << s;
-  for (const auto& s : e["apply_lacks"]) EXPECT_EQ(d->apply.command.find(s.as<std::string>()), std::string::npos) << s;
+  for (const auto& s : e["apply_contains"])
+    EXPECT_NE(d->apply.command.find(s.as<std::string>()), std::string::npos) << s;
+  for (const auto& s : e["apply_lacks"])
+    EXPECT_EQ(d->apply.command.find(s.as<std::string>()), std::string::npos) << s;
   if (e["stdin"]) {
     EXPECT_EQ(d->apply.stdin_data, e["stdin"].as<std::string>());
   }
@@ -102,12 +106,11 @@ TEST_P(StepFixture, DecisionAndApplyMatchTheFixture) {
   EXPECT_EQ(mask(*check), *check);
 }
 
-INSTANTIATE_TEST_SUITE_P(Steps, StepFixture, ::testing::ValuesIn(load_cases()),
-                         [](const auto& info) {
-                           std::string n = info.param.name;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Steps, StepFixture, ::testing::ValuesIn(load_cases()), [](const auto& info) {
+  std::string n = info.param.name;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+});
 
 TEST(StepKinds, EveryKindOfTheTableHasAFixtureFolder) {
   for (const auto* kind : step_kinds()) {
@@ -136,7 +139,8 @@ TEST(StepChecks, FileCheckSendsOnlyThePathAndReturnsOnlyAHash) {
 }
 
 TEST(StepChecks, FactsInChecksBecomeShellVariablesOfTheBatch) {
-  const Module m = one_step("{id: x, kind: command, check: 'systemctl is-active {{facts.ssh_unit}}', apply: 'true'}");
+  const Module m =
+      one_step("{id: x, kind: command, check: 'systemctl is-active {{facts.ssh_unit}}', apply: 'true'}");
   TemplateContext ctx;
   ctx.facts_as_shell_vars = true;
   auto check = render_check(m.steps.at(0), m, ctx);

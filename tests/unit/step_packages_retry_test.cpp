@@ -34,9 +34,10 @@ class AptRetry : public ::testing::Test {
   }
   ExecResult run_install() {
     LocalConnection local(Host{});
-    auto r = local.run({"PATH=" + dir_.string() + ":$PATH KBZ_APT_BACKOFF_S=0; export PATH KBZ_APT_BACKOFF_S\n" +
-                            apt_install_command({"jq=1.7.1-3", "curl"}),
-                        "", Privilege::AsUser, Millis{30000}});
+    auto r =
+        local.run({"PATH=" + dir_.string() + ":$PATH KBZ_APT_BACKOFF_S=0; export PATH KBZ_APT_BACKOFF_S\n" +
+                       apt_install_command({"jq=1.7.1-3", "curl"}),
+                   "", Privilege::AsUser, Millis{30000}});
     EXPECT_TRUE(r) << r.error().message;
     return *r;
   }
@@ -48,17 +49,20 @@ class AptRetry : public ::testing::Test {
 };
 
 TEST_F(AptRetry, FetchErrorIsRetriedAfterAnUpdate) {
-  fake_apt(2, "E: Failed to fetch http://archive.ubuntu.com/ubuntu/pool/main/j/jq.deb  503  Service Unavailable");
+  fake_apt(
+      2, "E: Failed to fetch http://archive.ubuntu.com/ubuntu/pool/main/j/jq.deb  503  Service Unavailable");
   const auto r = run_install();
   EXPECT_EQ(r.exit_status, 0) << r.out;
   EXPECT_NE(r.out.find("DEBIAN_FRONTEND=noninteractive"), std::string::npos);
   const std::string install =
       "install -y -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300 jq=1.7.1-3 curl\n";
-  EXPECT_EQ(calls(), install + "update -o DPkg::Lock::Timeout=300\n" + install + "update -o DPkg::Lock::Timeout=300\n" + install);
+  EXPECT_EQ(calls(), install + "update -o DPkg::Lock::Timeout=300\n" + install +
+                         "update -o DPkg::Lock::Timeout=300\n" + install);
 }
 
 TEST_F(AptRetry, GivesUpAfterThreeRetries) {
-  fake_apt(10, "E: Failed to fetch http://archive.ubuntu.com/x  Temporary failure resolving 'archive.ubuntu.com'");
+  fake_apt(
+      10, "E: Failed to fetch http://archive.ubuntu.com/x  Temporary failure resolving 'archive.ubuntu.com'");
   const auto r = run_install();
   EXPECT_EQ(r.exit_status, 100);
   size_t installs = 0;

@@ -1,15 +1,14 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
 
-#include <unistd.h>
-#include <cstdio>
-
 #include "kbz/core/secret.hpp"
-#include "kbz/runners/local_connection.hpp"
 #include "kbz/run/run.hpp"
+#include "kbz/runners/local_connection.hpp"
 #include "kbz/verify/runner.hpp"
 
 namespace kbz {
@@ -24,7 +23,8 @@ Host host(std::string name, std::string role) {
   return h;
 }
 
-VerifyCheck check(std::string id, std::string command, std::string expect_regex = "", Severity sev = Severity::Error) {
+VerifyCheck check(std::string id, std::string command, std::string expect_regex = "",
+                  Severity sev = Severity::Error) {
   VerifyCheck c;
   c.id = std::move(id);
   c.title_fr = "Test " + c.id;
@@ -62,7 +62,8 @@ struct LocalFleet {
   std::map<std::string, std::unique_ptr<LocalConnection>> conns;
   Connector connector() {
     return [this](const Host& h) -> Result<Connection*> {
-      if (h.hostname == "redis-01") return fail(ErrorKind::Connect, "connect 10.0.0.123:22: Connection refused");
+      if (h.hostname == "redis-01")
+        return fail(ErrorKind::Connect, "connect 10.0.0.123:22: Connection refused");
       std::lock_guard lock(mutex);
       auto& c = conns[h.hostname];
       if (!c) c = std::make_unique<LocalConnection>(h, Millis{20000});
@@ -133,7 +134,8 @@ TEST(VerifyRunner, SecretsInOutputAreMaskedAndNeverSentInACommand) {
   m.number = 2;
   m.checks = {check("leaky", std::string("cat ") + path, "nope"), check("in-argv", "echo " + secret)};
   LocalFleet fleet;
-  const VerifyRun run = run_verify(m, {host("web-01", "app")}, fleet.connector(), VerifyOptions{}, FailoverRegistry{});
+  const VerifyRun run =
+      run_verify(m, {host("web-01", "app")}, fleet.connector(), VerifyOptions{}, FailoverRegistry{});
   std::remove(path);
   ASSERT_EQ(run.checks.size(), 2u);
   EXPECT_EQ(run.checks[0].value, "password=***");
@@ -149,14 +151,16 @@ TEST(VerifyRunner, FailoverRunsOnlyWhenAskedAndUnknownKindIsALoadError) {
   m.failover = {FailoverScenario{"stop-master", "test-stop", "Arrêt du maître", {{"target", "db-01"}}}};
   FailoverRegistry registry;
   EXPECT_FALSE(check_failover_kinds(m, registry));
-  EXPECT_NE(check_failover_kinds(m, registry).error().message.find("unknown kind 'test-stop'"), std::string::npos);
+  EXPECT_NE(check_failover_kinds(m, registry).error().message.find("unknown kind 'test-stop'"),
+            std::string::npos);
 
   int calls = 0;
   registry.add("test-stop", [&calls](VerifyContext& ctx) {
     ++calls;
     FailoverResult r;
     const std::string target = ctx.scenario.params.at("target");
-    auto it = std::find_if(ctx.hosts.begin(), ctx.hosts.end(), [&](const Host& h) { return h.hostname == target; });
+    auto it =
+        std::find_if(ctx.hosts.begin(), ctx.hosts.end(), [&](const Host& h) { return h.hostname == target; });
     auto conn = ctx.connect(*it);
     auto res = (*conn)->run(ExecRequest{"echo switched", "", Privilege::AsUser, Millis{5000}});
     r.status = res && res->out == "switched\n" ? CheckStatus::Pass : CheckStatus::Fail;
@@ -233,7 +237,8 @@ TEST(VerifyRunner, ChecksAreRenderedPerHostAndFactsAreShellVariables) {
   auto bad = validate_check_commands(m, hosts, base);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind, ErrorKind::Input);
-  EXPECT_NE(bad.error().message.find("verify check 'typo' for host web-01"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("verify check 'typo' for host web-01"), std::string::npos)
+      << bad.error().message;
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 
 namespace kbz {
 
-
 int cmd_inventory(const GlobalOptions& g);
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& command);
 int cmd_plan(const GlobalOptions& g, int module);

@@ -7,16 +7,16 @@
 namespace kbz {
 
 enum class ErrorKind {
-  Usage,      // bad flags or arguments: exit 2
-  Input,      // bad input file (inventory, kbz.yaml, module.yaml): exit 2
-  Io,         // local file system
-  Connect,    // host down, refused, DNS
-  HostKey,    // unknown or changed host key
-  Auth,       // authentication refused
-  Timeout,    // command or connection timeout
-  Remote,     // remote command/protocol failure
-  Locked,     // a lock is held by another run
-  Interrupted,// Ctrl-C
+  Usage,        // bad flags or arguments: exit 2
+  Input,        // bad input file (inventory, kbz.yaml, module.yaml): exit 2
+  Io,           // local file system
+  Connect,      // host down, refused, DNS
+  HostKey,      // unknown or changed host key
+  Auth,         // authentication refused
+  Timeout,      // command or connection timeout
+  Remote,       // remote command/protocol failure
+  Locked,       // a lock is held by another run
+  Interrupted,  // Ctrl-C
   Internal,
 };
 

@@ -1,5 +1,5 @@
-// The one home for small string helpers (ccache's util/string.hpp): splitting, trimming, lines, shell quoting,
-// hashing, IPv4 syntax. Depends on nothing above src/core. Joins use fmt::join.
+// The one home for small string helpers (ccache's util/string.hpp): splitting, trimming, lines, shell
+// quoting, hashing, IPv4 syntax. Depends on nothing above src/core. Joins use fmt::join.
 #pragma once
 #include <string>
 #include <string_view>

@@ -46,7 +46,8 @@ class Reader {
 
   // Map entries after checking the node is a map whose keys are plain, known (empty `known` = any) and not
   // repeated. A null node is an empty map.
-  std::vector<Entry> entries(const YAML::Node& node, const Scope& scope, const std::vector<std::string>& known);
+  std::vector<Entry> entries(const YAML::Node& node, const Scope& scope,
+                             const std::vector<std::string>& known);
   // The same, as named fields with typed getters.
   Fields fields(const YAML::Node& node, const Scope& scope, const std::vector<std::string>& known);
 
@@ -77,9 +78,9 @@ class Fields {
   std::string required(const std::string& key) const;
   int integer(const std::string& key, int fallback, int min, int max) const;
   bool boolean(const std::string& key, bool fallback) const;
-  std::vector<std::string> list(const std::string& key) const;   // a scalar is a one-item list
+  std::vector<std::string> list(const std::string& key) const;  // a scalar is a one-item list
   std::map<std::string, std::string> string_map(const std::string& key) const;
-  YAML::Node node(const std::string& key) const;                  // null when absent
+  YAML::Node node(const std::string& key) const;  // null when absent
 
  private:
   Reader* reader_;

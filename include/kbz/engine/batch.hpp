@@ -21,7 +21,8 @@ struct BatchOutput {
   std::string output;
 };
 
-// `prelude` runs first in the same shell (e.g. taking a lock); a non-zero exit of the prelude aborts the batch.
+// `prelude` runs first in the same shell (e.g. taking a lock); a non-zero exit of the prelude aborts the
+// batch.
 std::string build_batch_script(const std::vector<BatchItem>& items, std::string_view marker,
                                std::string_view prelude = {});
 Result<std::vector<BatchOutput>> parse_batch_output(std::string_view text, std::string_view marker,

@@ -16,10 +16,12 @@ namespace kbz {
 // "kbz-converge <id> timeout <s>" preceded by "kbz-converge-out <id> <line>" lines of its last output.
 std::string converge_script(const std::vector<std::pair<const ConvergeCheck*, std::string>>& checks);
 // One result per check ("converge:<id>"), from the script's output; a check with no line failed.
-std::vector<StepResult> parse_converge_output(const std::vector<const ConvergeCheck*>& checks, const std::string& output);
+std::vector<StepResult> parse_converge_output(const std::vector<const ConvergeCheck*>& checks,
+                                              const std::string& output);
 
 // Runs the host's applicable checks (one exec). Render errors and transport errors are failed results.
-std::vector<StepResult> run_converge(Connection& connection, const Module& module, const TemplateContext& ctx);
+std::vector<StepResult> run_converge(Connection& connection, const Module& module,
+                                     const TemplateContext& ctx);
 
 // What the apply run decides once every host is done (module_hosts: every host of the run, in order):
 // nothing to do (no converge checks), skip (a host failed: the cluster cannot be judged), already converged

@@ -21,12 +21,12 @@ class RollingCoordinator;  // kbz/engine/rolling.hpp
 struct HostLock {
   std::string path = "/run/kbz-install.lock";
   std::string run_id;
-  std::string installer;    // this machine's hostname
+  std::string installer;  // this machine's hostname
   long pid = 0;
   std::string started_utc;
 };
-std::string host_lock_prelude(const HostLock& lock);   // exits 73 when another run holds the lock
-std::string host_lock_release(const HostLock& lock);   // removes it only if this run holds it
+std::string host_lock_prelude(const HostLock& lock);  // exits 73 when another run holds the lock
+std::string host_lock_release(const HostLock& lock);  // removes it only if this run holds it
 inline constexpr int kHostLockedExit = 73;
 
 // Progress callbacks; called from the host's worker thread.
@@ -40,10 +40,10 @@ class RunObserver {
 
 struct HostJob {
   const Module* module = nullptr;
-  TemplateContext context;        // host, settings, credentials, all_hosts; facts are gathered by the run
+  TemplateContext context;  // host, settings, credentials, all_hosts; facts are gathered by the run
   RunMode mode = RunMode::Apply;
-  std::string from_step;          // steps before it are skipped (validated by the caller)
-  HostLock lock;                  // taken in Apply only
+  std::string from_step;  // steps before it are skipped (validated by the caller)
+  HostLock lock;          // taken in Apply only
   // Opens a brand-new session for handlers with `reconnect: true` (SessionPool::reconnect).
   std::function<Result<Connection*>()> reconnect;
   RunObserver* observer = nullptr;

@@ -35,11 +35,12 @@ struct Step {
   const StepKind* kind = nullptr;  // from the table; never null in a loaded module
   std::string hosts;               // optional selector restricting the step (same syntax as --hosts)
   std::string when;                // optional fact condition, e.g. "facts.resolver == resolved"
-  std::vector<std::string> notify; // handler ids run once at the end of the host's steps if this step changed
+  std::vector<std::string>
+      notify;  // handler ids run once at the end of the host's steps if this step changed
   int timeout_s = 600;
   std::optional<RollingSpec> rolling;  // only for kinds that take it (container)
   std::shared_ptr<const StepSpec> spec;
-  int line = 0;                    // where it stands in module.yaml, for error messages
+  int line = 0;  // where it stands in module.yaml, for error messages
 
   std::string_view kind_name() const;
   // The kind's own fields; only that kind's file (and its tests) know T.
@@ -52,36 +53,36 @@ struct Step {
 struct Handler {
   std::string id;
   std::string title;
-  std::string validate;            // must pass before `command` runs (e.g. sshd -t)
+  std::string validate;  // must pass before `command` runs (e.g. sshd -t)
   std::string command;
-  bool reconnect = false;          // after command: open a fresh SSH session to prove access still works
+  bool reconnect = false;  // after command: open a fresh SSH session to prove access still works
 };
 
 enum class Severity { Error, Warning };
 
 struct VerifyCheck {
   std::string id;
-  std::string title_fr;            // shown in the report
-  std::string component;           // groups checks in "Composants validés"
-  std::string hosts;               // optional selector
+  std::string title_fr;   // shown in the report
+  std::string component;  // groups checks in "Composants validés"
+  std::string hosts;      // optional selector
   std::string when;
-  std::string command;             // read-only
+  std::string command;  // read-only
   int expect_exit = 0;
-  std::string expect_regex;        // searched in stdout (ECMAScript), empty = exit status only
-  std::string value_regex;         // first capture group = measured value shown in the report; empty = first line
+  std::string expect_regex;  // searched in stdout (ECMAScript), empty = exit status only
+  std::string value_regex;   // first capture group = measured value shown in the report; empty = first line
   Severity severity = Severity::Error;
 };
 
 struct CredentialSpec {
-  std::string file;                // credentials/<file>.env
-  std::string key;                 // e.g. REDIS_PASSWORD
+  std::string file;  // credentials/<file>.env
+  std::string key;   // e.g. REDIS_PASSWORD
   int length = 32;
-  std::string charset = "alnum";   // alnum | hex
+  std::string charset = "alnum";  // alnum | hex
 };
 
 struct FailoverScenario {
   std::string id;
-  std::string kind;                // named C++ scenario (e.g. redis-sentinel-failover)
+  std::string kind;  // named C++ scenario (e.g. redis-sentinel-failover)
   std::string title_fr;
   std::map<std::string, std::string> params;
 };
@@ -91,22 +92,23 @@ struct FailoverScenario {
 // once, one exec per host.
 struct ConvergeCheck {
   std::string id;
-  std::string title;               // English, console
-  std::string title_fr;            // French, docs
-  std::string hosts;               // selector; empty = every host of the module
-  std::string check;               // read-only, exit 0 = converged (a template)
+  std::string title;     // English, console
+  std::string title_fr;  // French, docs
+  std::string hosts;     // selector; empty = every host of the module
+  std::string check;     // read-only, exit 0 = converged (a template)
   int timeout_s = 120;
 };
 
 struct Module {
   int number = 0;
-  std::string id;                  // "base-os"
-  std::string title;               // English
-  std::string title_fr;            // "Base OS & sécurité"
-  std::string doc;                 // docs/ file name, e.g. MODULE_02_BASE_OS.md
-  std::string targets;             // selector of hosts the module runs on; "all" = every target host
+  std::string id;        // "base-os"
+  std::string title;     // English
+  std::string title_fr;  // "Base OS & sécurité"
+  std::string doc;       // docs/ file name, e.g. MODULE_02_BASE_OS.md
+  std::string targets;   // selector of hosts the module runs on; "all" = every target host
   std::map<std::string, std::string> versions;  // shown in plan/report/docs
-  std::map<std::string, std::string> images;    // image name -> pinned default reference (kbz.yaml images.* wins)
+  std::map<std::string, std::string>
+      images;                      // image name -> pinned default reference (kbz.yaml images.* wins)
   std::vector<std::string> ports;  // "6379/tcp from private CIDR" for docs
   std::vector<CredentialSpec> credentials;
   std::vector<SettingSpec> settings;  // kbz.yaml keys this module adds (with defaults)
@@ -115,7 +117,7 @@ struct Module {
   std::vector<ConvergeCheck> converge;
   std::vector<VerifyCheck> checks;
   std::vector<FailoverScenario> failover;
-  std::string source_dir;          // "embedded:02-base-os" or a real folder
+  std::string source_dir;                        // "embedded:02-base-os" or a real folder
   std::map<std::string, std::string> templates;  // template name -> text
 };
 

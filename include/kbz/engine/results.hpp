@@ -16,8 +16,8 @@ const char* status_word(StepStatus s);  // "ok", "changed", "would change", "fai
 struct StepResult {
   std::string step_id;
   StepStatus status = StepStatus::Skipped;
-  std::string message;   // why it failed / what changed (masked)
-  std::string diff;      // unified diff for files in plan (masked)
+  std::string message;  // why it failed / what changed (masked)
+  std::string diff;     // unified diff for files in plan (masked)
   Millis duration{0};
 };
 
@@ -25,7 +25,7 @@ struct HostRun {
   Host host;
   std::vector<StepResult> steps;
   bool unreachable = false;
-  std::string error;     // host-level error: connection, host lock, re-check (masked)
+  std::string error;                        // host-level error: connection, host lock, re-check (masked)
   std::vector<std::string> cleanup_errors;  // after the host's work: lock release (masked)
   // Converge checks (module `converge:`) gathered with the first checks: id -> passed already.
   std::map<std::string, bool> converge_at_start;
@@ -42,7 +42,7 @@ enum class RunKind { Plan, Apply, Verify };
 struct RunSummary {
   RunKind kind = RunKind::Apply;
   int module = 0;
-  std::string started_utc;   // ISO 8601
+  std::string started_utc;  // ISO 8601
   Millis duration{0};
   bool interrupted = false;
   std::vector<HostRun> hosts;
@@ -63,8 +63,8 @@ struct CheckResult {
   std::string check_id;
   std::string host;
   CheckStatus status = CheckStatus::Skipped;
-  std::string value;     // measured value (masked)
-  std::string detail;    // why it failed (masked)
+  std::string value;   // measured value (masked)
+  std::string detail;  // why it failed (masked)
   Millis duration{0};
 };
 
@@ -82,11 +82,11 @@ struct VerifyRun {
   Millis duration{0};
   std::string inventory_path;
   std::vector<std::string> hosts;
-  std::vector<std::string> unreachable;              // host: reason
+  std::vector<std::string> unreachable;                                      // host: reason
   std::map<std::string, std::map<std::string, std::string>> versions_found;  // host -> component -> version
   std::vector<CheckResult> checks;
   std::vector<FailoverResult> failovers;
-  std::map<std::string, Millis> host_durations;       // host -> time of its verify exec (checks run in one batch)
+  std::map<std::string, Millis> host_durations;  // host -> time of its verify exec (checks run in one batch)
   bool ok() const;
   CheckTally tally_for_host(const std::string& host) const;
 };

@@ -60,7 +60,8 @@ class RollingCoordinator {
 // Leaves every rolling step when destroyed: however a host's work ends, no other host waits for it.
 class RollingLeave {
  public:
-  RollingLeave(RollingCoordinator* coordinator, std::string host) : coordinator_(coordinator), host_(std::move(host)) {}
+  RollingLeave(RollingCoordinator* coordinator, std::string host)
+      : coordinator_(coordinator), host_(std::move(host)) {}
   ~RollingLeave() {
     if (coordinator_) coordinator_->leave_all(host_);
   }

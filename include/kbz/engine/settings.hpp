@@ -13,27 +13,27 @@ namespace kbz {
 // (postgres.max_connections -> `postgres: {max_connections: 300}`) and seen by templates as settings.<key>.
 enum class SettingType { String, Integer, Boolean, Cidr, Ip, List };
 struct SettingSpec {
-  std::string key;                     // dotted, lower-case words: postgres.max_connections
+  std::string key;  // dotted, lower-case words: postgres.max_connections
   SettingType type = SettingType::String;
   std::vector<std::string> default_value;  // one item except for lists
-  std::string pattern;                 // String and List items: the whole value must match (ECMAScript)
-  long long min = 0, max = 0;          // Integer bounds (both 0 = none)
-  std::string doc_fr;                  // one line for the module doc's settings table
-  int module = 0;                      // who declares it
+  std::string pattern;                     // String and List items: the whole value must match (ECMAScript)
+  long long min = 0, max = 0;              // Integer bounds (both 0 = none)
+  std::string doc_fr;                      // one line for the module doc's settings table
+  int module = 0;                          // who declares it
 };
 const char* setting_type_name(SettingType t);
 
 struct Settings {
   std::string private_cidr = "10.0.0.0/16";
-  std::vector<std::string> admin_cidrs;            // extra sources allowed to SSH (e.g. install-01's public IP/32)
+  std::vector<std::string> admin_cidrs;  // extra sources allowed to SSH (e.g. install-01's public IP/32)
   std::vector<std::string> dns_servers = {"1.1.1.1", "8.8.8.8"};
   std::string timezone = "Europe/Paris";
-  std::string docker_source = "docker-ce";         // docker-ce (Docker's apt repo) | distribution (docker.io)
+  std::string docker_source = "docker-ce";  // docker-ce (Docker's apt repo) | distribution (docker.io)
   std::string docker_version = "5:27.5.1-1~ubuntu.24.04~noble";  // pinned; "" = candidate of the source
-  std::map<std::string, std::string> images;       // name -> pinned reference (never :latest)
-  std::string image_bundle_dir;                    // air-gap: folder of `docker save` archives
-  std::map<std::string, std::string> raw;          // flattened key -> value, for templates (settings.x.y)
-  std::string path;                                // where it was read from, "" = defaults
+  std::map<std::string, std::string> images;                     // name -> pinned reference (never :latest)
+  std::string image_bundle_dir;                                  // air-gap: folder of `docker save` archives
+  std::map<std::string, std::string> raw;  // flattened key -> value, for templates (settings.x.y)
+  std::string path;                        // where it was read from, "" = defaults
 };
 
 // `declared` are the modules' settings (every module the binary or --modules-dir has): their keys are

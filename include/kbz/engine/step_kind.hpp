@@ -38,22 +38,23 @@ enum class SuccessIs { Changed, Ok };  // Ok: a wait that became ready changed n
 
 struct StepDecision {
   bool change = false;
-  std::string message;                  // what differs (the caller masks it)
-  ExecRequest apply;                    // runs only when change; secrets only ever in apply.stdin_data
-  std::vector<UploadRequest> uploads;   // sent first (SFTP, skipped when the sha256 matches), then apply
-  std::optional<FileWrite> file;        // a file step's write, for plan diffs
+  std::string message;                 // what differs (the caller masks it)
+  ExecRequest apply;                   // runs only when change; secrets only ever in apply.stdin_data
+  std::vector<UploadRequest> uploads;  // sent first (SFTP, skipped when the sha256 matches), then apply
+  std::optional<FileWrite> file;       // a file step's write, for plan diffs
   // Plan: if an earlier step of the host would rewrite one of these paths (or a file under one), apply will
   // re-check after it and change this step too; plan says `watch_message` + the path.
   std::vector<std::string> watched_paths;
-  std::string watch_message;            // e.g. "recreate redis: mounted config"
-  bool existing = false;                // the change restarts something running (what `rolling:` rolls)
+  std::string watch_message;  // e.g. "recreate redis: mounted config"
+  bool existing = false;      // the change restarts something running (what `rolling:` rolls)
   SuccessIs success = SuccessIs::Changed;
 };
 
 // Options of a kind, for the engine and the loader.
 struct KindTraits {
-  bool takes_rolling = false;        // `rolling:` allowed (the change of an existing service, one host at a time)
-  bool defers_in_plan = false;       // plan: a remote error while earlier steps would change = "runs once they ran"
+  bool takes_rolling = false;  // `rolling:` allowed (the change of an existing service, one host at a time)
+  bool defers_in_plan =
+      false;  // plan: a remote error while earlier steps would change = "runs once they ran"
   int default_timeout_s = 600;
 };
 
@@ -69,7 +70,8 @@ class StepKind {
   virtual std::string validate(const Step&, const Module&) const { return {}; }
   // The read-only check for the batch (`ctx` usually has facts_as_shell_vars set: facts are gathered in the
   // same exec).
-  virtual Result<std::string> check(const Step& step, const Module& module, const TemplateContext& ctx) const = 0;
+  virtual Result<std::string> check(const Step& step, const Module& module,
+                                    const TemplateContext& ctx) const = 0;
   // The decision from the check's output, with the real facts in `ctx`.
   virtual Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& checked,
                                       const TemplateContext& ctx) const = 0;

@@ -13,7 +13,7 @@ namespace kbz {
 
 struct TemplateContext {
   Host host;
-  std::map<std::string, std::string> settings;     // Settings::raw, flattened dotted keys
+  std::map<std::string, std::string> settings;  // Settings::raw, flattened dotted keys
   Facts facts;
   std::map<std::string, std::string> credentials;  // KEY -> value; every value is registered with the Masker
   std::vector<Host> all_hosts;                     // the run's targets, for hosts / hosts_by_role
@@ -24,11 +24,13 @@ struct TemplateContext {
 
 // Renders a config file template. Unknown host./settings./facts./credentials. names are errors (a typo would
 // otherwise render as an empty string into a live config file).
-Result<std::string> render_template(const std::string& text, const TemplateContext& ctx, const std::string& name);
+Result<std::string> render_template(const std::string& text, const TemplateContext& ctx,
+                                    const std::string& name);
 
 // Renders a command line (check/apply/validate). Refuses when the result holds a registered secret value:
 // argv is visible in `ps` and in sshd's logs.
-Result<std::string> render_command(const std::string& text, const TemplateContext& ctx, const std::string& what);
+Result<std::string> render_command(const std::string& text, const TemplateContext& ctx,
+                                   const std::string& what);
 
 // Shell lines that run facts_script() once and set KBZ_FACT_<name> variables for the checks that follow.
 std::string facts_shell_prelude();

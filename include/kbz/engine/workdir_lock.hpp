@@ -11,7 +11,8 @@ class WorkdirLock {
  public:
   // `command` is recorded for the refusal message ("apply --module 2"). `warning` receives the stale-lock
   // notice, if any.
-  static Result<WorkdirLock> acquire(const std::string& workdir, const std::string& command, std::string* warning = nullptr);
+  static Result<WorkdirLock> acquire(const std::string& workdir, const std::string& command,
+                                     std::string* warning = nullptr);
   WorkdirLock(WorkdirLock&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
   WorkdirLock& operator=(WorkdirLock&&) = delete;
   ~WorkdirLock();

@@ -14,12 +14,12 @@
 namespace kbz {
 
 struct AckedWriterSpec {
-  std::string run_id;      // unique per run: [a-z0-9]+, names the client's files (and the module's keys/rows)
+  std::string run_id;  // unique per run: [a-z0-9]+, names the client's files (and the module's keys/rows)
   // One write of item "$1" (an integer counting from 1), as a shell script run on the client; it exits 0 only
   // once the write is acknowledged the way the module promises (committed, confirmed, WAIT-ed). Must never
   // hold a secret: helpers on the host read credentials from root-only files.
   std::string write;
-  int interval_ms = 100;   // pause between two writes
+  int interval_ms = 100;  // pause between two writes
   int attempt_timeout_s = 5;
 };
 
@@ -63,13 +63,15 @@ Result<long long> hard_kill(Connection& node, const std::string& container);
 struct WriteTally {
   size_t attempted = 0, acked = 0, refused = 0;
   size_t lost = 0, duplicates = 0;
-  std::vector<long> lost_ids;                     // the first few
-  std::optional<long long> resumed_after_ms;      // kill -> first ack of a write started after it
-  long long longest_gap_ms = 0;                   // longest time without an ack, from the first ack on
+  std::vector<long> lost_ids;                 // the first few
+  std::optional<long long> resumed_after_ms;  // kill -> first ack of a write started after it
+  long long longest_gap_ms = 0;               // longest time without an ack, from the first ack on
 };
-WriteTally count_back(const std::vector<WriteAttempt>& attempts, const std::vector<long>& present, long long kill_ms);
+WriteTally count_back(const std::vector<WriteAttempt>& attempts, const std::vector<long>& present,
+                      long long kill_ms);
 
-// The French measures every scenario reports the same way ("Écritures acquittées", "Reprise des écritures", ...).
+// The French measures every scenario reports the same way ("Écritures acquittées", "Reprise des écritures",
+// ...).
 void add_write_measures(FailoverResult& result, const WriteTally& tally);
 
 }  // namespace kbz

@@ -19,13 +19,16 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx);
 
 // redis-cli fed "SET k v" / "WAIT 1 T" / "ECHO kbz-sep-<i>" on stdin prints raw replies (an error reply is
 // followed by an empty line). A key is confirmed when its SET replied OK and its WAIT counted >= 1 replica.
-std::vector<std::string> confirmed_keys(const std::string& redis_cli_output, const std::vector<std::string>& keys);
+std::vector<std::string> confirmed_keys(const std::string& redis_cli_output,
+                                        const std::vector<std::string>& keys);
 
 // Replies to "GET k" lines: the keys whose value is not the expected one (missing = empty line).
-std::vector<std::string> missing_keys(const std::string& redis_cli_output, const std::vector<std::string>& keys,
+std::vector<std::string> missing_keys(const std::string& redis_cli_output,
+                                      const std::vector<std::string>& keys,
                                       const std::vector<std::string>& values);
 
-// `kbz-redis-cli status` line -> "role" (master | slave | "" when unreadable), "master_host", "master_link_status".
+// `kbz-redis-cli status` line -> "role" (master | slave | "" when unreadable), "master_host",
+// "master_link_status".
 std::string status_field(const std::string& status_line, const std::string& name);
 
 // The stdin scripts: writes (SET + WAIT 1 timeout_ms + marker per key) and reads (GET + marker per key).

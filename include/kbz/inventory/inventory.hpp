@@ -9,9 +9,10 @@
 namespace kbz {
 
 struct Host {
-  std::string env, public_ip, hostname, private_ip, fqdn, user, pool, role, subrole, docker_stack, core, notes;
-  int line = 0;          // 1-based line in the inventory file
-  std::string address;   // what the transport connects to (private IP by default, see AddressKind)
+  std::string env, public_ip, hostname, private_ip, fqdn, user, pool, role, subrole, docker_stack, core,
+      notes;
+  int line = 0;         // 1-based line in the inventory file
+  std::string address;  // what the transport connects to (private IP by default, see AddressKind)
   int port = 22;
   bool is_orchestrator() const { return role == "orchestrator"; }
 };

@@ -1,6 +1,7 @@
 // docs/MODULE_0N_*.md: the part between the markers is rendered from the module definition (versions, hosts,
 // steps, files, ports, checks, failover scenarios, credential names); everything outside them is written by
-// people and kept byte for byte. Output is deterministic (no dates) so `kbz-install docs --check` can gate CI.
+// people and kept byte for byte. Output is deterministic (no dates) so `kbz-install docs --check` can gate
+// CI.
 #pragma once
 #include <string>
 #include <string_view>
@@ -21,7 +22,8 @@ std::string doc_skeleton(const Module& module, const std::string& block);
 
 // Replaces what stands between the markers of `existing` by `block`; text outside is untouched. A doc without
 // markers gets the block appended. A single, repeated or reversed marker is an error naming origin:line.
-Result<std::string> merge_generated(const std::string& existing, const std::string& block, const std::string& origin);
+Result<std::string> merge_generated(const std::string& existing, const std::string& block,
+                                    const std::string& origin);
 
 enum class DocChange { Unchanged, Updated, Created };
 

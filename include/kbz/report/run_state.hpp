@@ -10,11 +10,11 @@
 namespace kbz {
 
 struct RunRecord {
-  std::string kind;          // plan | apply | verify
+  std::string kind;  // plan | apply | verify
   int module = 0;
   std::string started_utc;
   long long duration_ms = 0;
-  std::string status;        // ok | failed | interrupted
+  std::string status;  // ok | failed | interrupted
   int hosts = 0, hosts_failed = 0, changed = 0, failed_steps = 0;
   int checks_passed = 0, checks_failed = 0, checks_warned = 0;
   std::vector<std::string> problems;  // masked one-liners: "redis-01: step docker-running: ..."

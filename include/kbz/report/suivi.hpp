@@ -11,10 +11,10 @@
 namespace kbz {
 
 enum class ModuleState {
-  NotDone,   // ⏳ no successful apply recorded
-  Applied,   // 🔄 last apply ok, not verified since
-  Done,      // ✅ last apply ok and a later verify ok
-  Failed,    // ❌ the module's last apply/verify failed or was interrupted
+  NotDone,  // ⏳ no successful apply recorded
+  Applied,  // 🔄 last apply ok, not verified since
+  Done,     // ✅ last apply ok and a later verify ok
+  Failed,   // ❌ the module's last apply/verify failed or was interrupted
 };
 
 // Plans are ignored: they change nothing.
@@ -24,9 +24,10 @@ std::string state_icon(ModuleState state);
 struct SuiviContext {
   std::string generated_utc;
   std::string version;
-  std::string command_prefix = "kbz-install";  // with the global flags the next command needs (--inventory, --workdir)
-  std::map<int, std::string> titles;           // module -> title_fr; missing ones come from the built-in list
-  std::set<int> available;                     // modules this binary has; empty = all 2..9
+  std::string command_prefix =
+      "kbz-install";                  // with the global flags the next command needs (--inventory, --workdir)
+  std::map<int, std::string> titles;  // module -> title_fr; missing ones come from the built-in list
+  std::set<int> available;            // modules this binary has; empty = all 2..9
 };
 
 // The "Prochaine étape": first module (2..9) not ✅ and the exact command to run; 0 when all are done.

@@ -13,7 +13,7 @@ namespace kbz {
 struct ModuleRunRequest {
   int module = 0;
   RunMode mode = RunMode::Plan;
-  std::string from_step;          // apply: steps before it are skipped
+  std::string from_step;  // apply: steps before it are skipped
   RunObserver* observer = nullptr;
 };
 

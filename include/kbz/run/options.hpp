@@ -11,20 +11,20 @@ namespace kbz {
 struct GlobalOptions {
   std::string inventory = "inventory/servers.tsv";
   std::string config = "kbz.yaml";
-  bool config_given = false;              // --config on the command line: the file must exist
+  bool config_given = false;  // --config on the command line: the file must exist
   std::string env = "prod";
   AddressKind address = AddressKind::Private;
-  std::string hosts;                      // --hosts selector, empty = all the command's targets
+  std::string hosts;  // --hosts selector, empty = all the command's targets
   int forks = 32;
-  int timeout_s = 600;                    // per remote command
+  int timeout_s = 600;  // per remote command
   int connect_timeout_s = 10;
-  std::vector<std::string> identities;    // --identity
-  std::string known_hosts;                // --known-hosts
+  std::vector<std::string> identities;  // --identity
+  std::string known_hosts;              // --known-hosts
   bool accept_new_host_keys = false;
-  int verbosity = 0;                      // -v
+  int verbosity = 0;  // -v
   bool json = false;
-  std::string modules_dir;                // --modules-dir, empty = embedded
-  std::string workdir = ".";              // where logs/, reports/, credentials/, .kbz/ live
+  std::string modules_dir;    // --modules-dir, empty = embedded
+  std::string workdir = ".";  // where logs/, reports/, credentials/, .kbz/ live
 
   ConnectOptions connect_options() const;
   TargetOptions target_options() const;

@@ -24,13 +24,15 @@ enum class NeedsModules { No, Yes };  // exec needs the inventory only
 // The ONE selector function of every command: the module's targets (module.yaml `targets:`, "all" = every
 // target) narrowed by --hosts. Every --hosts term must match a target (a typo must not shrink a run
 // silently); the terms that name hosts of other modules are left out, and an empty result is an error.
-Result<std::vector<Host>> module_hosts(const Module& module, const std::vector<Host>& targets, std::string_view cli_selector);
+Result<std::vector<Host>> module_hosts(const Module& module, const std::vector<Host>& targets,
+                                       std::string_view cli_selector);
 
 class Run {
  public:
   // Loads everything and opens logs/<UTC>-<command>.log. Every input problem is an error of kind Input or
   // Usage (exit 2), found before any host is contacted.
-  static Result<std::unique_ptr<Run>> open(const GlobalOptions& options, std::string_view command, NeedsModules needs);
+  static Result<std::unique_ptr<Run>> open(const GlobalOptions& options, std::string_view command,
+                                           NeedsModules needs);
   ~Run();
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;

@@ -21,10 +21,10 @@ using Millis = std::chrono::milliseconds;
 enum class Privilege { AsUser, Root };  // Root: wrapped in `sudo -n` when the SSH user is not root
 
 struct ExecRequest {
-  std::string command;              // a shell command line; must never hold a secret (argv is visible in ps)
-  std::string stdin_data;           // fed to the command's stdin, then EOF; the place for secrets
+  std::string command;     // a shell command line; must never hold a secret (argv is visible in ps)
+  std::string stdin_data;  // fed to the command's stdin, then EOF; the place for secrets
   Privilege privilege = Privilege::Root;
-  Millis timeout{0};                // 0 = the connection's default
+  Millis timeout{0};  // 0 = the connection's default
 };
 
 struct ExecResult {
@@ -44,10 +44,10 @@ struct TransportStats {
 };
 
 struct UploadRequest {
-  std::filesystem::path local;      // streamed, never loaded whole
+  std::filesystem::path local;  // streamed, never loaded whole
   std::string remote_path;
   int mode = 0644;
-  std::string owner;                // "user:group", empty = leave as created
+  std::string owner;  // "user:group", empty = leave as created
   Privilege privilege = Privilege::Root;
 };
 
@@ -68,8 +68,9 @@ class Connection {
 enum class HostKeyPolicy { Strict, AcceptNew };  // a CHANGED key is refused under both
 
 struct ConnectOptions {
-  std::vector<std::filesystem::path> identities;  // tried after ssh-agent; empty = ~/.ssh/id_ed25519, id_ecdsa, id_rsa
-  std::filesystem::path known_hosts;              // empty = ~/.ssh/known_hosts
+  std::vector<std::filesystem::path>
+      identities;                     // tried after ssh-agent; empty = ~/.ssh/id_ed25519, id_ecdsa, id_rsa
+  std::filesystem::path known_hosts;  // empty = ~/.ssh/known_hosts
   HostKeyPolicy host_key_policy = HostKeyPolicy::Strict;
   Millis connect_timeout{10000};
   Millis command_timeout{600000};

@@ -13,7 +13,8 @@ namespace kbz {
 // Pass when exit status == expect_exit and expect_regex (ECMAScript, searched) matches the output; otherwise
 // Fail, or Warn for a warning-severity check. value = first capture of value_regex, else the first non-empty
 // output line; trimmed, cut to 80 characters, masked.
-CheckResult evaluate_check(const VerifyCheck& check, const std::string& host, int exit_status, const std::string& output);
+CheckResult evaluate_check(const VerifyCheck& check, const std::string& host, int exit_status,
+                           const std::string& output);
 
 // The shown value rule above, on its own (also used for version-* checks).
 std::string measured_value(const VerifyCheck& check, const std::string& output);

@@ -16,9 +16,9 @@ namespace kbz {
 
 struct VerifyOptions {
   int forks = 32;
-  Millis timeout{0};              // for the host's verify exec; 0 = the connection's default
-  bool failover = false;          // --failover
-  std::string inventory_path;     // recorded in the report
+  Millis timeout{0};           // for the host's verify exec; 0 = the connection's default
+  bool failover = false;       // --failover
+  std::string inventory_path;  // recorded in the report
   // What check commands are rendered with: settings, credentials, all_hosts (host is set per host; facts
   // become shell variables set by the batch prelude, so facts and checks share one exec).
   TemplateContext templates;
@@ -33,14 +33,15 @@ inline constexpr std::string_view kFactsItemId = "__facts";
 // this host. A check whose command cannot be rendered is left out and named in render_errors.
 struct HostBatch {
   std::vector<BatchItem> items;
-  std::string prelude;                                 // gathers the facts into shell variables
-  std::map<std::string, std::string> render_errors;    // check id -> why
+  std::string prelude;                               // gathers the facts into shell variables
+  std::map<std::string, std::string> render_errors;  // check id -> why
 };
 HostBatch host_batch(const Module& module, const Host& host, const TemplateContext& templates);
 
 // Renders every applicable check for every host; the first problem is an input error (exit 2) naming the
 // module file, the check and the host, reported before any host is contacted.
-Result<void> validate_check_commands(const Module& module, const std::vector<Host>& hosts, const TemplateContext& templates);
+Result<void> validate_check_commands(const Module& module, const std::vector<Host>& hosts,
+                                     const TemplateContext& templates);
 
 // Turns the batch outputs into results (when: evaluated on the facts of the same batch). Version checks
 // that passed fill `versions` (component -> measured value).

@@ -1,5 +1,5 @@
-// kind: command — a read-only `check` (exit 0 = nothing to do) and the `apply` run when it is not met. Both are
-// templates; a secret may never appear in either (argv is visible in ps): secrets go through file steps.
+// kind: command — a read-only `check` (exit 0 = nothing to do) and the `apply` run when it is not met. Both
+// are templates; a secret may never appear in either (argv is visible in ps): secrets go through file steps.
 #include <fmt/format.h>
 
 #include "kbz/core/text.hpp"
@@ -28,11 +28,13 @@ class CommandKind final : public StepKind {
     return render_command(step.spec_as<CommandSpec>().check, ctx, fmt::format("step '{}' check", step.id));
   }
 
-  Result<StepDecision> decide(const Step& step, const Module&, const CheckOutput& c, const TemplateContext& ctx) const override {
+  Result<StepDecision> decide(const Step& step, const Module&, const CheckOutput& c,
+                              const TemplateContext& ctx) const override {
     StepDecision d;
     if (c.exit_status == 0) return d;
     d.change = true;
-    auto apply = render_command(step.spec_as<CommandSpec>().apply, ctx, fmt::format("step '{}' apply", step.id));
+    auto apply =
+        render_command(step.spec_as<CommandSpec>().apply, ctx, fmt::format("step '{}' apply", step.id));
     if (!apply) return std::unexpected(apply.error());
     d.apply.command = *apply;
     // The plan's reader wants to see what will run, not only that the check failed (masked by the caller).
@@ -41,8 +43,9 @@ class CommandKind final : public StepKind {
     // What the check printed last says why (e.g. "differs: quorum=3->2"); the caller masks it.
     const auto lines = lines_of(c.output);
     const std::string said = lines.empty() ? std::string{} : lines.back().substr(0, 100);
-    d.message = said.empty() ? fmt::format("check not met (exit {}); apply: {}", c.exit_status, head)
-                             : fmt::format("check not met (exit {}: {}); apply: {}", c.exit_status, said, head);
+    d.message = said.empty()
+                    ? fmt::format("check not met (exit {}); apply: {}", c.exit_status, head)
+                    : fmt::format("check not met (exit {}: {}); apply: {}", c.exit_status, said, head);
     return d;
   }
 

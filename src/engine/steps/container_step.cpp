@@ -1,5 +1,3 @@
-#include "kbz/engine/steps/container.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -9,12 +7,12 @@
 
 #include "kbz/core/text.hpp"
 #include "kbz/engine/step_kind.hpp"
+#include "kbz/engine/steps/container.hpp"
 #include "kbz/engine/steps/image.hpp"
 #include "kbz/report/text_format.hpp"
 
 namespace kbz {
 namespace {
-
 
 // What the rendered step says, every templated field rendered once (secrets refused: they would reach argv).
 struct Rendered {
@@ -61,7 +59,8 @@ Result<Rendered> render(const Step& step, const Module& module, const TemplateCo
 
 // Go templates for `docker inspect -f`, built here so they never pass through mustache.
 constexpr const char* kStateFormat =
-    "'state={{.State.Status}}\nspec={{index .Config.Labels \"kbz.spec\"}}\nparts={{index .Config.Labels \"kbz.spec.parts\"}}'";
+    "'state={{.State.Status}}\nspec={{index .Config.Labels \"kbz.spec\"}}\nparts={{index .Config.Labels "
+    "\"kbz.spec.parts\"}}'";
 
 std::string short_hash(const std::string& text) { return sha256_hex(text).substr(0, 12); }
 
@@ -71,7 +70,8 @@ ContainerSpec spec_of(const ContainerStepSpec& step, const Rendered& r, const Co
   std::string run = fmt::format("name={}\nuser={}\nnetwork=host\nrestart={}\nlog={}/{}\n", r.name, f.user,
                                 step.restart, step.log_max_size, step.log_max_file);
   for (const auto& a : r.command) run += "arg=" + a + "\n";
-  for (const auto& m : r.mounts) run += fmt::format("mount={}:{}{}\n", m.source, m.target, m.read_only ? ":ro" : "");
+  for (const auto& m : r.mounts)
+    run += fmt::format("mount={}:{}{}\n", m.source, m.target, m.read_only ? ":ro" : "");
   for (const auto& [k, v] : r.env) run += fmt::format("env={}={}\n", k, v);
   s.run = run;
   for (const auto& [path, sha] : f.files) s.config += fmt::format("file={} {}\n", sha, path);
@@ -108,7 +108,8 @@ Result<Mount> parse_mount(const std::string& text) {
   std::vector<std::string> f;
   std::istringstream in(text);
   for (std::string part; std::getline(in, part, ':');) f.push_back(part);
-  if (f.size() < 2 || f.size() > 3 || f[0].empty() || f[1].empty() || (f.size() == 3 && f[2] != "ro" && f[2] != "rw"))
+  if (f.size() < 2 || f.size() > 3 || f[0].empty() || f[1].empty() ||
+      (f.size() == 3 && f[2] != "ro" && f[2] != "rw"))
     return fail(ErrorKind::Input, fmt::format("mount '{}' must be SRC:DST or SRC:DST:ro", text));
   if (f[0].front() != '/' || f[1].front() != '/')
     return fail(ErrorKind::Input, fmt::format("mount '{}': both paths must be absolute", text));
@@ -127,7 +128,9 @@ bool mount_covers(const std::string& source, const std::string& path) {
   return p == s || (p.starts_with(s) && (s == "/" || p[s.size()] == '/'));
 }
 
-std::string ContainerSpec::hash() const { return sha256_hex("image\n" + image + "run\n" + run + "config\n" + config); }
+std::string ContainerSpec::hash() const {
+  return sha256_hex("image\n" + image + "run\n" + run + "config\n" + config);
+}
 
 std::string ContainerSpec::parts() const {
   return fmt::format("image={} run={} config={}", short_hash(image), short_hash(run), short_hash(config));
@@ -139,11 +142,16 @@ ContainerFacts parse_container_check(const std::string& output) {
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const auto value = [&](std::string_view key) { return line.substr(key.size()); };
-    if (line.starts_with("image_id=")) f.image_id = value("image_id=");
-    else if (line.starts_with("user=")) f.user = value("user=") == ":" ? "" : value("user=");
-    else if (line.starts_with("state=")) f.state = value("state=");
-    else if (line.starts_with("spec=")) f.spec = value("spec=");
-    else if (line.starts_with("parts=")) f.parts = value("parts=");
+    if (line.starts_with("image_id="))
+      f.image_id = value("image_id=");
+    else if (line.starts_with("user="))
+      f.user = value("user=") == ":" ? "" : value("user=");
+    else if (line.starts_with("state="))
+      f.state = value("state=");
+    else if (line.starts_with("spec="))
+      f.spec = value("spec=");
+    else if (line.starts_with("parts="))
+      f.parts = value("parts=");
     else if (line.starts_with("file ")) {
       const auto rest = value("file ");
       const auto space = rest.find(' ');
@@ -161,7 +169,8 @@ class ContainerKind final : public StepKind {
  public:
   std::string_view name() const override { return "container"; }
   std::vector<std::string> keys() const override {
-    return {"image", "name", "run_as", "command", "mounts", "env", "restart", "log_max_size", "log_max_file", "stop_timeout"};
+    return {"image", "name",    "run_as",       "command",      "mounts",
+            "env",   "restart", "log_max_size", "log_max_file", "stop_timeout"};
   }
   KindTraits traits() const override { return {.takes_rolling = true, .defers_in_plan = true}; }
 
@@ -177,23 +186,29 @@ class ContainerKind final : public StepKind {
     s->mounts = f.list("mounts");
     static const std::regex mount_re("[^:]+:/[^:]*(:ro|:rw)?");
     for (size_t i = 0; i < s->mounts.size(); ++i)
-      if (!std::regex_match(s->mounts[i], mount_re) || !(s->mounts[i].front() == '/' || s->mounts[i].starts_with("{{")))
-        f.reader().error(f.node("mounts")[i].Mark(), fmt::format("{}: mount '{}' must be /SRC:/DST or /SRC:/DST:ro", what, s->mounts[i]));
+      if (!std::regex_match(s->mounts[i], mount_re) ||
+          !(s->mounts[i].front() == '/' || s->mounts[i].starts_with("{{")))
+        f.reader().error(f.node("mounts")[i].Mark(),
+                         fmt::format("{}: mount '{}' must be /SRC:/DST or /SRC:/DST:ro", what, s->mounts[i]));
     s->env = f.string_map("env");
     s->restart = f.str("restart", s->restart);
-    if (s->restart != "unless-stopped" && s->restart != "always" && s->restart != "on-failure" && s->restart != "no")
+    if (s->restart != "unless-stopped" && s->restart != "always" && s->restart != "on-failure" &&
+        s->restart != "no")
       f.error("restart", fmt::format("{}: restart must be unless-stopped, always, on-failure or no", what));
     s->log_max_size = f.str("log_max_size", s->log_max_size);
     if (!std::regex_match(s->log_max_size, std::regex("[1-9][0-9]*[kmg]")))
       f.error("log_max_size", fmt::format("{}: log_max_size must look like 20m", what));
     s->log_max_file = f.integer("log_max_file", s->log_max_file, INT32_MIN, INT32_MAX);
-    if (s->log_max_file < 1 || s->log_max_file > 100) f.error("log_max_file", fmt::format("{}: log_max_file must be 1..100", what));
+    if (s->log_max_file < 1 || s->log_max_file > 100)
+      f.error("log_max_file", fmt::format("{}: log_max_file must be 1..100", what));
     s->stop_timeout_s = f.integer("stop_timeout", s->stop_timeout_s, INT32_MIN, INT32_MAX);
-    if (s->stop_timeout_s < 1 || s->stop_timeout_s > 3600) f.error("stop_timeout", fmt::format("{}: stop_timeout must be 1..3600 s", what));
+    if (s->stop_timeout_s < 1 || s->stop_timeout_s > 3600)
+      f.error("stop_timeout", fmt::format("{}: stop_timeout must be 1..3600 s", what));
     step.spec = std::move(s);
   }
 
-  Result<std::string> check(const Step& step, const Module& module, const TemplateContext& ctx) const override {
+  Result<std::string> check(const Step& step, const Module& module,
+                            const TemplateContext& ctx) const override {
     auto r = render(step, module, ctx);
     if (!r) return std::unexpected(r.error());
     std::string s = fmt::format(
@@ -201,19 +216,22 @@ class ContainerKind final : public StepKind {
         "echo \"image_id=$(docker image inspect -f '{{{{.Id}}}}' {0} 2>/dev/null)\"\n"
         "echo \"user=$(id -u {1} 2>/dev/null):$(id -g {1} 2>/dev/null)\"\n",
         shell_quote(r->ref), shell_quote(r->user));
-    // Read-only mounts are the rendered configs: their content is part of the spec. A folder hashes its files.
+    // Read-only mounts are the rendered configs: their content is part of the spec. A folder hashes its
+    // files.
     for (const auto& m : r->mounts) {
       if (!m.read_only) continue;
       s += fmt::format(
-          "kbz_f={0}; if [ -f \"$kbz_f\" ]; then echo \"file $(sha256sum < \"$kbz_f\" | cut -c1-64) $kbz_f\"; "
-          "elif [ -d \"$kbz_f\" ]; then echo \"file $(cd \"$kbz_f\" && find . -type f -exec sha256sum {{}} + | LC_ALL=C sort | "
+          "kbz_f={0}; if [ -f \"$kbz_f\" ]; then echo \"file $(sha256sum < \"$kbz_f\" | cut -c1-64) "
+          "$kbz_f\"; "
+          "elif [ -d \"$kbz_f\" ]; then echo \"file $(cd \"$kbz_f\" && find . -type f -exec sha256sum {{}} + "
+          "| LC_ALL=C sort | "
           "sha256sum | cut -c1-64) $kbz_f\"; else echo \"file absent $kbz_f\"; fi\n",
           shell_quote(m.source));
     }
-    s += fmt::format("docker inspect -f {} {} 2>/dev/null || echo state=absent", kStateFormat, shell_quote(r->name));
+    s += fmt::format("docker inspect -f {} {} 2>/dev/null || echo state=absent", kStateFormat,
+                     shell_quote(r->name));
     return s;
   }
-
 
   Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& c,
                               const TemplateContext& ctx) const override {
@@ -226,17 +244,20 @@ class ContainerKind final : public StepKind {
       if (m.read_only) d.watched_paths.push_back(m.source);
     d.watch_message = fmt::format("recreate {}: mounted config", r->name);
     if (c.exit_status != 0)
-      return fail(ErrorKind::Remote, fmt::format("step '{}': check failed (exit {}): {}", step.id, c.exit_status,
-                                                 c.output.substr(0, c.output.find('\n'))));
+      return fail(ErrorKind::Remote, fmt::format("step '{}': check failed (exit {}): {}", step.id,
+                                                 c.exit_status, c.output.substr(0, c.output.find('\n'))));
     const ContainerFacts f = parse_container_check(c.output);
     if (f.image_id.empty())
-      return fail(ErrorKind::Remote, fmt::format("step '{}': image {} is not on the host (an image step must come first)",
-                                                 step.id, r->ref));
+      return fail(ErrorKind::Remote,
+                  fmt::format("step '{}': image {} is not on the host (an image step must come first)",
+                              step.id, r->ref));
     if (f.user.empty())
-      return fail(ErrorKind::Remote, fmt::format("step '{}': host account '{}' does not exist", step.id, r->user));
+      return fail(ErrorKind::Remote,
+                  fmt::format("step '{}': host account '{}' does not exist", step.id, r->user));
     for (const auto& [path, sha] : f.files)
       if (sha == "absent")
-        return fail(ErrorKind::Remote, fmt::format("step '{}': mounted file {} does not exist", step.id, path));
+        return fail(ErrorKind::Remote,
+                    fmt::format("step '{}': mounted file {} does not exist", step.id, path));
 
     const ContainerSpec spec = spec_of(spec_in, *r, f);
     if (f.state == "running" && f.spec == spec.hash()) return d;
@@ -250,7 +271,8 @@ class ContainerKind final : public StepKind {
     d.existing = true;
     if (f.spec == spec.hash()) {
       d.message = fmt::format("start {} (was {})", r->name, f.state);
-      d.apply.command = fmt::format("set -e\ndocker start {} >/dev/null\n{}", shell_quote(r->name), still_running(r->name));
+      d.apply.command =
+          fmt::format("set -e\ndocker start {} >/dev/null\n{}", shell_quote(r->name), still_running(r->name));
       return d;
     }
     // Say what changed, from the per-part hashes stored at creation.
@@ -263,22 +285,26 @@ class ContainerKind final : public StepKind {
         return at == std::string::npos ? std::string{} : parts.substr(at + key.size(), 12);
       };
       if (value_in(f.parts) != value_in(want))
-        what.push_back(std::string(part) == "image" ? "image" : std::string(part) == "run" ? "command/mounts/env/user" : "mounted config");
+        what.push_back(std::string(part) == "image" ? "image"
+                       : std::string(part) == "run" ? "command/mounts/env/user"
+                                                    : "mounted config");
     }
-    d.message = fmt::format("recreate {}: {} changed", r->name, what.empty() ? std::string("spec") : fmt::format("{}", fmt::join(what, ", ")));
+    d.message = fmt::format("recreate {}: {} changed", r->name,
+                            what.empty() ? std::string("spec") : fmt::format("{}", fmt::join(what, ", ")));
     d.apply.command = fmt::format(
-        "set -e\ndocker stop -t {1} {0} >/dev/null\ndocker rm {0} >/dev/null\n{2} >/dev/null\n{3}", shell_quote(r->name),
-        spec_in.stop_timeout_s, docker_run(spec_in, *r, spec), still_running(r->name));
+        "set -e\ndocker stop -t {1} {0} >/dev/null\ndocker rm {0} >/dev/null\n{2} >/dev/null\n{3}",
+        shell_quote(r->name), spec_in.stop_timeout_s, docker_run(spec_in, *r, spec), still_running(r->name));
     return d;
   }
 
-
   std::string describe_fr(const Step& step, const Module&) const override {
     const auto& s = step.spec_as<ContainerStepSpec>();
-    return fmt::format("conteneur {}, image {}, compte {}{}", md_code(s.name), md_code("images." + s.image), md_code(s.run_as),
-                       !step.rolling                         ? ""
-                       : !step.rolling->primary_check.empty() ? " ; recréé un serveur à la fois, le principal en dernier"
-                                                              : " ; recréé un serveur à la fois");
+    return fmt::format("conteneur {}, image {}, compte {}{}", md_code(s.name), md_code("images." + s.image),
+                       md_code(s.run_as),
+                       !step.rolling ? ""
+                       : !step.rolling->primary_check.empty()
+                           ? " ; recréé un serveur à la fois, le principal en dernier"
+                           : " ; recréé un serveur à la fois");
   }
 };
 

@@ -37,7 +37,8 @@ class FileKind final : public StepKind {
     spec->template_name = f.str("template");
     spec->content = f.str("content");
     if (spec->template_name.empty() == !f.has("content"))
-      f.reader().error(f.node().Mark(), fmt::format("{}: a file step needs exactly one of 'template' or 'content'", what));
+      f.reader().error(f.node().Mark(),
+                       fmt::format("{}: a file step needs exactly one of 'template' or 'content'", what));
     spec->mode = f.str("mode", spec->mode);
     if (!std::regex_match(spec->mode, std::regex("0?[0-7]{3,4}")))
       f.error("mode", fmt::format("{}: mode must be octal like \"0644\"", what));
@@ -58,7 +59,8 @@ class FileKind final : public StepKind {
     auto path = render_command(step.spec_as<FileSpec>().path, ctx, fmt::format("step '{}' path", step.id));
     if (!path) return path;
     return fmt::format(
-        "kbz_p={}; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\" | cut -c1-64; stat -c '%a %U:%G' \"$kbz_p\"; "
+        "kbz_p={}; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\" | cut -c1-64; stat -c '%a %U:%G' "
+        "\"$kbz_p\"; "
         "else echo absent; fi",
         shell_quote(*path));
   }
@@ -79,7 +81,8 @@ class FileKind final : public StepKind {
       constexpr const char* kMarker = "KBZSECRETMARKER7f3a";
       TemplateContext marked = ctx;
       for (auto& [key, value] : marked.credentials) value = kMarker;
-      if (auto m = render_template(source, marked, name); m) w.secret_prefixes = secret_line_prefixes(*m, kMarker);
+      if (auto m = render_template(source, marked, name); m)
+        w.secret_prefixes = secret_line_prefixes(*m, kMarker);
     }
     const auto lines = lines_of(c.output);
     const std::string want_mode = normalize_mode(s.mode);
@@ -89,7 +92,8 @@ class FileKind final : public StepKind {
     if (lines[0] == "absent") {
       why.push_back("file absent");
     } else {
-      if (lines.size() < 2) return fail(ErrorKind::Remote, fmt::format("unexpected check output for {}: {}", *path, c.output));
+      if (lines.size() < 2)
+        return fail(ErrorKind::Remote, fmt::format("unexpected check output for {}: {}", *path, c.output));
       w.remote_exists = true;
       if (lines[0] != sha256_hex(*content)) why.push_back("content differs");
       const auto space = lines[1].find(' ');
@@ -105,17 +109,21 @@ class FileKind final : public StepKind {
     d.apply.command = fmt::format(
         "set -e; kbz_p={0}; kbz_d=$(dirname \"$kbz_p\"); mkdir -p \"$kbz_d\"; "
         "kbz_t=$(mktemp \"$kbz_d/.kbz-XXXXXX\"); trap 'rm -f \"$kbz_t\"' EXIT; "
-        "cat > \"$kbz_t\"; chmod {1} \"$kbz_t\"; chown {2} \"$kbz_t\"; mv -f \"$kbz_t\" \"$kbz_p\"; trap - EXIT",
+        "cat > \"$kbz_t\"; chmod {1} \"$kbz_t\"; chown {2} \"$kbz_t\"; mv -f \"$kbz_t\" \"$kbz_p\"; trap - "
+        "EXIT",
         shell_quote(*path), want_mode, shell_quote(s.owner));
     d.apply.stdin_data = *content;
     return d;
   }
 
-  std::string describe_fr(const Step& step, const Module&) const override { return md_code(step.spec_as<FileSpec>().path); }
+  std::string describe_fr(const Step& step, const Module&) const override {
+    return md_code(step.spec_as<FileSpec>().path);
+  }
 
   std::optional<DocFile> doc_file(const Step& step) const override {
     const auto& s = step.spec_as<FileSpec>();
-    return DocFile{s.path, s.mode, s.owner, s.template_name.empty() ? std::string("contenu en ligne") : md_code(s.template_name)};
+    return DocFile{s.path, s.mode, s.owner,
+                   s.template_name.empty() ? std::string("contenu en ligne") : md_code(s.template_name)};
   }
 
  private:

@@ -1,7 +1,5 @@
 // kind: packages — every listed package installed (ii in dpkg's database), at the pinned version when one is
 // given. The check is one dpkg-query; only missing or wrong-version packages are installed.
-#include "kbz/engine/steps/packages.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -10,6 +8,7 @@
 
 #include "kbz/core/text.hpp"
 #include "kbz/engine/step_kind.hpp"
+#include "kbz/engine/steps/packages.hpp"
 #include "kbz/report/text_format.hpp"
 
 namespace kbz {
@@ -30,7 +29,8 @@ class PackagesKind final : public StepKind {
     auto spec = std::make_shared<PackagesSpec>();
     const std::string what = fmt::format("step '{}'", step.id);
     spec->packages = f.list("packages");
-    if (spec->packages.empty()) f.reader().error(f.node().Mark(), fmt::format("{} needs a non-empty 'packages' list", what));
+    if (spec->packages.empty())
+      f.reader().error(f.node().Mark(), fmt::format("{} needs a non-empty 'packages' list", what));
     static const std::regex pkg_re("[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:{}-]+)?");
     for (const auto& p : spec->packages)
       if (!std::regex_match(p, pkg_re))
@@ -44,7 +44,8 @@ class PackagesKind final : public StepKind {
     return "dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n'" + names;
   }
 
-  Result<StepDecision> decide(const Step& step, const Module&, const CheckOutput& c, const TemplateContext&) const override {
+  Result<StepDecision> decide(const Step& step, const Module&, const CheckOutput& c,
+                              const TemplateContext&) const override {
     std::map<std::string, std::pair<std::string, std::string>> installed;  // name -> (version, status)
     for (const auto& l : lines_of(c.output)) {
       const auto f = split(l, '\t');
@@ -95,7 +96,8 @@ std::string apt_install_command(const std::vector<std::string>& packages) {
       "  [ \"$kbz_rc\" -eq 0 ] && exit 0\n"
       "  kbz_try=$((kbz_try + 1))\n"
       "  printf '%s\\n' \"$kbz_out\" | grep -qE 'Failed to fetch|Unable to fetch|Temporary failure resolving|"
-      "Could not connect|Hash Sum mismatch|Unable to locate package|has no installation candidate|Version .* was not found' "
+      "Could not connect|Hash Sum mismatch|Unable to locate package|has no installation candidate|Version .* "
+      "was not found' "
       "|| exit \"$kbz_rc\"\n"
       "  [ \"$kbz_try\" -gt 3 ] && exit \"$kbz_rc\"\n"
       "  echo \"apt-get: fetch error, apt-get update and retry $kbz_try/3\"\n"

@@ -28,25 +28,30 @@ class ServiceKind final : public StepKind {
     auto spec = std::make_shared<ServiceSpec>();
     spec->service = f.required("service");
     const std::string state = f.str("state", "started");
-    if (state == "stopped") spec->state = WantState::Stopped;
-    else if (state != "started") f.error("state", fmt::format("step '{}': state must be started or stopped", step.id));
+    if (state == "stopped")
+      spec->state = WantState::Stopped;
+    else if (state != "started")
+      f.error("state", fmt::format("step '{}': state must be started or stopped", step.id));
     spec->enabled = f.boolean("enabled", true);
     step.spec = std::move(spec);
   }
 
   Result<std::string> check(const Step& step, const Module&, const TemplateContext& ctx) const override {
-    auto unit = render_command(step.spec_as<ServiceSpec>().service, ctx, fmt::format("step '{}' check", step.id));
+    auto unit =
+        render_command(step.spec_as<ServiceSpec>().service, ctx, fmt::format("step '{}' check", step.id));
     if (!unit) return unit;
     return fmt::format("systemctl is-active {0}; systemctl is-enabled {0}", shell_quote(*unit));
   }
 
-  Result<StepDecision> decide(const Step& step, const Module&, const CheckOutput& c, const TemplateContext& ctx) const override {
+  Result<StepDecision> decide(const Step& step, const Module&, const CheckOutput& c,
+                              const TemplateContext& ctx) const override {
     const auto& s = step.spec_as<ServiceSpec>();
     auto unit = render_command(s.service, ctx, fmt::format("step '{}' service", step.id));
     if (!unit) return std::unexpected(unit.error());
     const auto lines = lines_of(c.output);
     const std::string active = lines.size() > 0 ? lines[0] : "", enabled = lines.size() > 1 ? lines[1] : "";
-    static const std::set<std::string> enabled_states = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"};
+    static const std::set<std::string> enabled_states = {"enabled", "enabled-runtime", "static",
+                                                         "alias",   "indirect",        "generated"};
     static const std::set<std::string> disabled_states = {"disabled", "masked", "static"};
     std::vector<std::string> cmds, why;
     if (s.state == WantState::Started && active != "active") {

@@ -19,8 +19,8 @@ const StepKind& container_step_kind();
 
 const std::vector<const StepKind*>& step_kinds() {
   static const std::vector<const StepKind*> table = {
-      &file_step_kind(),  &packages_step_kind(), &command_step_kind(),   &service_step_kind(),
-      &wait_step_kind(),  &image_step_kind(),    &container_step_kind(),
+      &file_step_kind(), &packages_step_kind(), &command_step_kind(),   &service_step_kind(),
+      &wait_step_kind(), &image_step_kind(),    &container_step_kind(),
   };
   return table;
 }
@@ -38,7 +38,8 @@ std::string step_kind_names() {
 }
 
 const std::vector<std::string>& common_step_keys() {
-  static const std::vector<std::string> keys = {"id", "title", "title_fr", "kind", "hosts", "when", "notify", "timeout"};
+  static const std::vector<std::string> keys = {"id",    "title", "title_fr", "kind",
+                                                "hosts", "when",  "notify",   "timeout"};
   return keys;
 }
 
@@ -46,11 +47,13 @@ Result<std::string> render_check(const Step& step, const Module& module, const T
   return step.kind->check(step, module, ctx);
 }
 
-Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& checked, const TemplateContext& ctx) {
+Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& checked,
+                            const TemplateContext& ctx) {
   auto d = step.kind->decide(step, module, checked, ctx);
   if (d && d->change) {
     d->apply.privilege = Privilege::Root;
-    if (d->apply.timeout.count() == 0) d->apply.timeout = Millis(static_cast<long long>(step.timeout_s) * 1000);
+    if (d->apply.timeout.count() == 0)
+      d->apply.timeout = Millis(static_cast<long long>(step.timeout_s) * 1000);
   }
   return d;
 }
@@ -59,7 +62,8 @@ std::string wait_loop(const std::string& check, int timeout_s) {
   return fmt::format(
       "kbz_end=$(( $(date +%s) + {0} ))\n"
       "while ! ( {1}\n) >/dev/null 2>&1; do\n"
-      "  if [ \"$(date +%s)\" -ge \"$kbz_end\" ]; then echo 'still not ready after {0} s'; ( {1}\n) 2>&1 | tail -n 5; exit 1; fi\n"
+      "  if [ \"$(date +%s)\" -ge \"$kbz_end\" ]; then echo 'still not ready after {0} s'; ( {1}\n) 2>&1 | "
+      "tail -n 5; exit 1; fi\n"
       "  sleep 1\n"
       "done\n",
       timeout_s, check);

@@ -27,7 +27,8 @@ class WaitKind final : public StepKind {
     return render_command(step.spec_as<WaitSpec>().check, ctx, fmt::format("step '{}' check", step.id));
   }
 
-  Result<StepDecision> decide(const Step& step, const Module& m, const CheckOutput& c, const TemplateContext& ctx) const override {
+  Result<StepDecision> decide(const Step& step, const Module& m, const CheckOutput& c,
+                              const TemplateContext& ctx) const override {
     StepDecision d;
     if (c.exit_status == 0) return d;
     d.change = true;
@@ -40,7 +41,9 @@ class WaitKind final : public StepKind {
     return d;
   }
 
-  std::string describe_fr(const Step& step, const Module&) const override { return fmt::format("attente jusqu'à {} s", step.timeout_s); }
+  std::string describe_fr(const Step& step, const Module&) const override {
+    return fmt::format("attente jusqu'à {} s", step.timeout_s);
+  }
 
   std::vector<std::pair<std::string, std::string>> doc_commands(const Step& step) const override {
     return {{"vérification", step.spec_as<WaitSpec>().check}};

@@ -16,11 +16,11 @@ namespace kbz {
 
 // What a container step reads from module.yaml (ARCHITECTURE.md, "container and image steps").
 struct ContainerStepSpec : StepSpec {
-  std::string image;                   // an entry of images:
-  std::string name;                    // container name
-  std::string run_as;                  // host account whose uid:gid the container runs with (owns its files)
-  std::vector<std::string> command;    // argv after the image
-  std::vector<std::string> mounts;     // "SRC:DST" (read-write) or "SRC:DST:ro" (hashed into the spec)
+  std::string image;                 // an entry of images:
+  std::string name;                  // container name
+  std::string run_as;                // host account whose uid:gid the container runs with (owns its files)
+  std::vector<std::string> command;  // argv after the image
+  std::vector<std::string> mounts;   // "SRC:DST" (read-write) or "SRC:DST:ro" (hashed into the spec)
   std::map<std::string, std::string> env;  // never secrets (refused: argv)
   std::string restart = "unless-stopped";
   std::string log_max_size = "20m";
@@ -37,12 +37,12 @@ Result<Mount> parse_mount(const std::string& text);
 
 // What the check reports about the host (parsed from its output).
 struct ContainerFacts {
-  std::string image_id;                                   // empty = image not on the host
-  std::string user;                                       // "uid:gid", empty = account missing
-  std::vector<std::pair<std::string, std::string>> files; // read-only mount source -> sha256 ("absent")
-  std::string state;                                      // running | exited | created | ... | absent
-  std::string spec;                                       // kbz.spec label of the existing container
-  std::string parts;                                      // kbz.spec.parts label
+  std::string image_id;                                    // empty = image not on the host
+  std::string user;                                        // "uid:gid", empty = account missing
+  std::vector<std::pair<std::string, std::string>> files;  // read-only mount source -> sha256 ("absent")
+  std::string state;                                       // running | exited | created | ... | absent
+  std::string spec;                                        // kbz.spec label of the existing container
+  std::string parts;                                       // kbz.spec.parts label
 };
 ContainerFacts parse_container_check(const std::string& output);
 
@@ -53,7 +53,8 @@ struct ContainerSpec {
   std::string parts() const;       // "image=<12 hex> run=<12 hex> config=<12 hex>"
 };
 
-// Whether a mount source is `path` itself or a folder holding it (lexical: "/a/b" covers "/a/b/c", not "/a/bc").
+// Whether a mount source is `path` itself or a folder holding it (lexical: "/a/b" covers "/a/b/c", not
+// "/a/bc").
 bool mount_covers(const std::string& source, const std::string& path);
 
 }  // namespace kbz

@@ -1,6 +1,7 @@
 // kind: image (air-gap is a product feature): the host must hold the pinned image with the expected ID.
 // Pulled from the registry, or — when kbz.yaml image_bundle_dir has it — uploaded as a `docker save` archive
-// (SFTP, skipped when the remote sha256 matches) and `docker load`ed. Hosts that already hold it are not touched.
+// (SFTP, skipped when the remote sha256 matches) and `docker load`ed. Hosts that already hold it are not
+// touched.
 #pragma once
 #include <optional>
 #include <string>
@@ -20,7 +21,8 @@ Result<std::string> image_ref(const std::string& name, const Module& module, con
 // format the lab's bundle writes: tests/lab/lib/bundle.sh).
 struct BundleEntry {
   std::string name, ref, id;
-  std::string file;  // resolved: absolute as written if it exists, else <dir>/<basename>, relative -> <dir>/file
+  std::string
+      file;  // resolved: absolute as written if it exists, else <dir>/<basename>, relative -> <dir>/file
 };
 Result<std::vector<BundleEntry>> read_bundle_index(const std::string& dir);
 std::optional<BundleEntry> find_in_bundle(const std::vector<BundleEntry>& entries, const std::string& ref);
