@@ -93,9 +93,11 @@ int main(int argc, char** argv) {
   if (*exec) return kbz::cmd_exec(g, command);
   if (*plan) return kbz::cmd_plan(g, module);
   if (*apply) return kbz::cmd_apply(g, module, from_step);
-  if (*verify) return kbz::cmd_verify(g, verify_module, failover);
+  if (*verify)
+    return kbz::cmd_verify(g, verify_module,
+                           failover ? kbz::VerifyMode::WithFailover : kbz::VerifyMode::ChecksOnly);
   if (*status) return kbz::cmd_status(g);
-  if (*docs) return kbz::cmd_docs(g, check, docs_dir);
+  if (*docs) return kbz::cmd_docs(g, check ? kbz::DocsMode::Check : kbz::DocsMode::Write, docs_dir);
   if (*cred_init) return kbz::cmd_credentials_init(g, cred_module);
   std::cerr << app.help();
   return static_cast<int>(kbz::ExitCode::BadInput);

@@ -14,7 +14,8 @@
 
 namespace kbz {
 
-int cmd_docs(const GlobalOptions& g, bool check, const std::string& docs_dir) {
+int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir) {
+  const bool check = mode == DocsMode::Check;
   auto modules = load_all_modules(module_source_of(g));
   if (!modules) {
     std::cerr << "kbz-install docs: " << mask(modules.error().message) << '\n';

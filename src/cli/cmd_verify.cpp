@@ -88,7 +88,8 @@ struct Prepared {
 
 }  // namespace
 
-int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover) {
+int cmd_verify(const GlobalOptions& g, std::optional<int> module, VerifyMode mode) {
+  const bool failover = mode == VerifyMode::WithFailover;
   auto opened = Run::open(g, "verify", NeedsModules::Yes);
   if (!opened) return bad_input(opened.error().message);
   Run& session = **opened;

@@ -126,7 +126,8 @@ int run_module_command(const GlobalOptions& g, RunMode mode, int number, const s
   for (const auto& h : (*run)->targets()) width = std::max(width, h.hostname.size());
   Result<RunSummary> summary = RunSummary{};
   {
-    RunProgress progress(std::cout, apply && !g.json, width);
+    RunProgress progress(std::cout, apply && !g.json ? RunProgress::Live::Lines : RunProgress::Live::Quiet,
+                         width);
     summary = run_module(**run, ModuleRunRequest{number, mode, from_step, &progress});
   }
   if (!summary) return bad_input(summary.error());

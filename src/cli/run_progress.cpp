@@ -6,8 +6,8 @@
 
 namespace kbz {
 
-RunProgress::RunProgress(std::ostream& out, bool live, size_t host_width, std::chrono::seconds tick)
-    : out_(out), live_(live), width_(host_width), tick_(tick) {
+RunProgress::RunProgress(std::ostream& out, Live live, size_t host_width, std::chrono::seconds tick)
+    : out_(out), live_(live == Live::Lines), width_(host_width), tick_(tick) {
   if (live_) ticker_ = std::thread([this] { tick_loop(); });
 }
 

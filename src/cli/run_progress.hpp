@@ -16,7 +16,8 @@ namespace kbz {
 class RunProgress : public RunObserver {
  public:
   // `live` false: record nothing on screen (plan, --json); the ticker still does not run.
-  RunProgress(std::ostream& out, bool live, size_t host_width,
+  enum class Live { Lines, Quiet };
+  RunProgress(std::ostream& out, Live live, size_t host_width,
               std::chrono::seconds tick = std::chrono::seconds(10));
   ~RunProgress() override;
   void activity(const Host& host, const std::string& label) override;

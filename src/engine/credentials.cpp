@@ -65,7 +65,10 @@ bool valid_key(std::string_view k) {
 }
 
 // Refuses anything but a private directory/file of ours: a secret readable by group/others is leaked.
-Result<void> check_private(const struct stat& st, const std::string& path, bool directory) {
+enum class Entry { File, Directory };
+
+Result<void> check_private(const struct stat& st, const std::string& path, Entry entry) {
+  const bool directory = entry == Entry::Directory;
   if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
     return fail(ErrorKind::Input, path + ": not a " + (directory ? "directory" : "regular file"));
   }
@@ -85,7 +88,7 @@ Result<void> check_dir(const std::string& dir) {
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) return fail(ErrorKind::Io, sys_error(dir, errno));
   if (S_ISLNK(st.st_mode)) return fail(ErrorKind::Input, dir + ": is a symbolic link; use a real directory");
-  return check_private(st, dir, true);
+  return check_private(st, dir, Entry::Directory);
 }
 
 // Creates <workdir>/credentials as 0700 whatever the umask, or checks the one that is there.
@@ -111,7 +114,7 @@ Result<std::optional<std::string>> read_private(const std::string& path) {
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return fail(ErrorKind::Io, sys_error(path, errno));
-  if (auto ok = check_private(st, path, false); !ok) return std::unexpected(ok.error());
+  if (auto ok = check_private(st, path, Entry::File); !ok) return std::unexpected(ok.error());
   std::string text;
   std::array<char, 4096> buf;
   while (true) {

@@ -59,7 +59,8 @@ class HostWorker {
   HostRun run();
 
  private:
-  Result<void> gather(size_t first, bool take_lock);
+  enum class HostLockUse { Take, AlreadyHeld };
+  Result<void> gather(size_t first, HostLockUse lock);
   void fetch_diffs(std::vector<std::pair<size_t, FileWrite>>& files);
   void run_handlers(const std::set<std::string>& notified, bool host_failed);
   void release_lock();
@@ -178,12 +179,15 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
     r.message +=
         fmt::format(" (rolling {}/{}{}{})", turn->position, turn->total, turn->primary ? ", primary" : "",
                     turn->after.empty() ? "" : ", after " + turn->after);
-    job_.rolling->done(step.id, run_.host.hostname, why.empty());  // the next host may go
+    job_.rolling->done(step.id, run_.host.hostname,
+                       why.empty() ? RollingCoordinator::Change::Done
+                                   : RollingCoordinator::Change::Failed);  // the next host may go
   }
   r.message = mask(r.message);
 }
 
-Result<void> HostWorker::gather(size_t first, bool take_lock) {
+Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
+  const bool take_lock = lock == HostLockUse::Take;
   const auto& steps = job_.module->steps;
   TemplateContext shell_ctx = ctx_;
   shell_ctx.facts_as_shell_vars = true;
@@ -343,7 +347,7 @@ HostRun HostWorker::run() {
 
   activity("checks");
   const bool apply = job_.mode == RunMode::Apply;
-  if (auto ok = gather(first, apply); !ok) {
+  if (auto ok = gather(first, apply ? HostLockUse::Take : HostLockUse::AlreadyHeld); !ok) {
     const auto kind = ok.error().kind;
     run_.unreachable = kind == ErrorKind::Connect || kind == ErrorKind::Auth || kind == ErrorKind::HostKey;
     run_.error = mask(ok.error().message);
@@ -426,7 +430,7 @@ HostRun HostWorker::run() {
             // An apply can change what later checks see: re-run them (one exec) before deciding again.
             if (i + 1 < steps.size()) {
               activity("re-checks");
-              if (auto again = gather(i + 1, false); !again) {
+              if (auto again = gather(i + 1, HostLockUse::AlreadyHeld); !again) {
                 run_.error = mask("re-check after " + step.id + " failed: " + again.error().message);
                 failed = true;
               }

@@ -139,7 +139,8 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
           {}};
 }
 
-void RollingCoordinator::done(const std::string& step_id, const std::string& host, bool ok) {
+void RollingCoordinator::done(const std::string& step_id, const std::string& host, Change change) {
+  const bool ok = change == Change::Done;
   std::lock_guard lock(mutex_);
   Gate* g = gate(step_id);
   Gate::Member* me = g ? g->find(host) : nullptr;

@@ -179,9 +179,18 @@ class Parser {
                      });
 
     Host h;
-    h.env = f[ENV], h.public_ip = f[IP_PUBLIQUE], h.hostname = f[HOSTNAME], h.private_ip = f[IP_PRIVEE];
-    h.fqdn = f[FQDN], h.user = f[USER_SSH], h.pool = f[POOL], h.role = f[ROLE], h.subrole = f[SUBROLE];
-    h.docker_stack = f[DOCKER_STACK], h.core = f[CORE], h.notes = f[NOTES];
+    h.env = f[ENV];
+    h.public_ip = f[IP_PUBLIQUE];
+    h.hostname = f[HOSTNAME];
+    h.private_ip = f[IP_PRIVEE];
+    h.fqdn = f[FQDN];
+    h.user = f[USER_SSH];
+    h.pool = f[POOL];
+    h.role = f[ROLE];
+    h.subrole = f[SUBROLE];
+    h.docker_stack = f[DOCKER_STACK];
+    h.core = f[CORE];
+    h.notes = f[NOTES];
     h.line = lineno;
     result_.inventory.rows.push_back(std::move(h));
   }

@@ -22,21 +22,25 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
   if (c >= 0xC2 && c <= 0xDF)
     len = 2;
-  else if (c == 0xE0)
-    len = 3, lo = 0xA0;
-  else if (c >= 0xE1 && c <= 0xEC)
+  else if (c == 0xE0) {
     len = 3;
-  else if (c == 0xED)
-    len = 3, hi = 0x9F;
-  else if (c >= 0xEE && c <= 0xEF)
+    lo = 0xA0;
+  } else if (c >= 0xE1 && c <= 0xEC)
     len = 3;
-  else if (c == 0xF0)
-    len = 4, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3)
+  else if (c == 0xED) {
+    len = 3;
+    hi = 0x9F;
+  } else if (c >= 0xEE && c <= 0xEF)
+    len = 3;
+  else if (c == 0xF0) {
     len = 4;
-  else if (c == 0xF4)
-    len = 4, hi = 0x8F;
-  else
+    lo = 0x90;
+  } else if (c >= 0xF1 && c <= 0xF3)
+    len = 4;
+  else if (c == 0xF4) {
+    len = 4;
+    hi = 0x8F;
+  } else
     return 0;
   if (i + len > s.size()) return 0;
   if (b(i + 1) < lo || b(i + 1) > hi) return 0;

@@ -157,7 +157,8 @@ class Renderer {
     line("- Module {} ({}) vérifié sur **{} serveur(s)** de l'inventaire {}.", m_.number, m_.title_fr,
          hosts_.size(), md_code(r_.inventory_path));
     line(
-        "- {} vérification(s) définie(s), {} résultat(s) : ✅ {} réussi(s), ❌ {} échoué(s), ⚠️ {} "
+        "- {} vérification(s) définie(s), {} résultat(s) : ✅ {} réussi(s), ❌ {} échoué(s), ⚠️ "
+        "{} "
         "avertissement(s), "
         "⏸️ {} non exécuté(s).",
         m_.checks.size(), total_.total(), total_.pass, total_.fail, total_.warn, total_.skipped);

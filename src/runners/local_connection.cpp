@@ -26,7 +26,10 @@ struct Pipe {
     if (fd[i] >= 0) ::close(fd[i]);
     fd[i] = -1;
   }
-  void close_both() { close_end(0), close_end(1); }
+  void close_both() {
+    close_end(0);
+    close_end(1);
+  }
 };
 
 }  // namespace
@@ -58,7 +61,9 @@ Result<ExecResult> LocalConnection::run(const ExecRequest& request) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return fail(ErrorKind::Io, fmt::format("spawn /bin/sh: {}", std::strerror(rc)));
-  in.close_end(0), out.close_end(1), err.close_end(1);
+  in.close_end(0);
+  out.close_end(1);
+  err.close_end(1);
   ++stats_.execs;
   stats_.bytes_sent += request.command.size() + request.stdin_data.size();
 
@@ -75,9 +80,18 @@ Result<ExecResult> LocalConnection::run(const ExecRequest& request) {
     pollfd fds[3];
     int n = 0;
     int out_i = -1, err_i = -1, in_i = -1;
-    if (out.fd[0] >= 0) out_i = n, fds[n++] = {out.fd[0], POLLIN, 0};
-    if (err.fd[0] >= 0) err_i = n, fds[n++] = {err.fd[0], POLLIN, 0};
-    if (in.fd[1] >= 0) in_i = n, fds[n++] = {in.fd[1], POLLOUT, 0};
+    if (out.fd[0] >= 0) {
+      out_i = n;
+      fds[n++] = {out.fd[0], POLLIN, 0};
+    }
+    if (err.fd[0] >= 0) {
+      err_i = n;
+      fds[n++] = {err.fd[0], POLLIN, 0};
+    }
+    if (in.fd[1] >= 0) {
+      in_i = n;
+      fds[n++] = {in.fd[1], POLLOUT, 0};
+    }
     const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;

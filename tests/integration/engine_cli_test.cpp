@@ -41,7 +41,8 @@ class EngineCli : public ::testing::Test {
   static void TearDownTestSuite() {
     delete fleet_;
     delete inventory_;
-    fleet_ = nullptr, inventory_ = nullptr;
+    fleet_ = nullptr;
+    inventory_ = nullptr;
   }
   void SetUp() override {
     if (auto why = test::sshd_skip_reason(); !why.empty()) GTEST_SKIP() << why;

@@ -20,30 +20,30 @@ TEST(DocsCli, CreateThenCheckThenDetectDrift) {
   const std::string docs = dir.string();
   const std::string doc = (dir / "MODULE_02_BASE_OS.md").string();
 
-  EXPECT_EQ(cmd_docs(g, true, docs), 1);  // missing doc = out of date
-  EXPECT_FALSE(fs::exists(doc));          // --check changes nothing
-  EXPECT_EQ(cmd_docs(g, false, docs), 0);
+  EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 1);  // missing doc = out of date
+  EXPECT_FALSE(fs::exists(doc));                     // --check changes nothing
+  EXPECT_EQ(cmd_docs(g, DocsMode::Write, docs), 0);
   ASSERT_TRUE(fs::exists(doc));
-  EXPECT_EQ(cmd_docs(g, true, docs), 0);
+  EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 0);
 
   // Hand-written text outside the markers is kept and is not drift.
   std::string text = *read_text_file(doc);
   text += "\nNote de l'équipe : ne pas réactiver le swap.\n";
   ASSERT_TRUE(write_file_atomic(doc, text));
-  EXPECT_EQ(cmd_docs(g, true, docs), 0);
+  EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 0);
 
   // An edit inside the generated block is drift; regenerating restores it and keeps the note.
   std::string tampered = text;
   tampered.insert(tampered.find(kGeneratedEnd), "modifié à la main\n");
   ASSERT_TRUE(write_file_atomic(doc, tampered));
-  EXPECT_EQ(cmd_docs(g, true, docs), 1);
+  EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 1);
   EXPECT_EQ(*read_text_file(doc), tampered);
-  EXPECT_EQ(cmd_docs(g, false, docs), 0);
+  EXPECT_EQ(cmd_docs(g, DocsMode::Write, docs), 0);
   EXPECT_EQ(*read_text_file(doc), text);
 
   // A broken marker is bad input (exit 2), and nothing is written.
   ASSERT_TRUE(write_file_atomic(doc, std::string(kGeneratedBegin) + "\n"));
-  EXPECT_EQ(cmd_docs(g, false, docs), 2);
+  EXPECT_EQ(cmd_docs(g, DocsMode::Write, docs), 2);
   EXPECT_EQ(*read_text_file(doc), std::string(kGeneratedBegin) + "\n");
   fs::remove_all(dir);
 }

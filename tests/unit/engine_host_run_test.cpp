@@ -37,7 +37,9 @@ class HostRunTest : public ::testing::Test {
     auto m = load_module(90, ModuleSource{std::string(KBZ_FIXTURES_DIR) + "/modules"});
     ASSERT_TRUE(m) << m.error().message;
     module_ = *m;
-    host_.hostname = "web-01", host_.private_ip = "10.0.0.5", host_.role = "app";
+    host_.hostname = "web-01";
+    host_.private_ip = "10.0.0.5";
+    host_.role = "app";
     Masker::global().add(token_);
   }
   void TearDown() override { fs::remove_all(root_); }

@@ -13,14 +13,18 @@ using namespace kbz;
 TEST(RunProgress, OneLinePerStepPerHostMasked) {
   std::ostringstream out;
   {
-    RunProgress p(out, true, 8, std::chrono::seconds(60));
+    RunProgress p(out, RunProgress::Live::Lines, 8, std::chrono::seconds(60));
     Host h;
     h.hostname = "web-01";
     Masker::global().add("hunter2-progress-secret");
     StepResult r;
-    r.step_id = "app-conf", r.status = StepStatus::Failed, r.message = "bad hunter2-progress-secret";
+    r.step_id = "app-conf";
+    r.status = StepStatus::Failed;
+    r.message = "bad hunter2-progress-secret";
     p.step_finished(h, r);
-    r.step_id = "app-dir", r.status = StepStatus::Changed, r.message = "";
+    r.step_id = "app-dir";
+    r.status = StepStatus::Changed;
+    r.message = "";
     p.step_finished(h, r);
   }
   EXPECT_EQ(out.str(), "web-01    app-conf  failed: bad ***\nweb-01    app-dir  changed\n");
@@ -29,7 +33,7 @@ TEST(RunProgress, OneLinePerStepPerHostMasked) {
 TEST(RunProgress, StillRunningLineForLongSteps) {
   std::ostringstream out;
   {
-    RunProgress p(out, true, 6, std::chrono::seconds(1));
+    RunProgress p(out, RunProgress::Live::Lines, 6, std::chrono::seconds(1));
     Host h;
     h.hostname = "db-01";
     p.activity(h, "base-packages");

@@ -11,13 +11,21 @@ namespace {
 
 TemplateContext sample() {
   TemplateContext ctx;
-  ctx.host.hostname = "redis-01", ctx.host.private_ip = "10.0.0.11", ctx.host.role = "redis";
+  ctx.host.hostname = "redis-01";
+  ctx.host.private_ip = "10.0.0.11";
+  ctx.host.role = "redis";
   ctx.settings = {{"docker.version", "27.5.1"}, {"private_cidr", "10.0.0.0/16"}};
   ctx.facts = {{"os_id", "ubuntu"}};
   Host a, b, c;
-  a.hostname = "redis-01", a.private_ip = "10.0.0.11", a.role = "redis";
-  b.hostname = "redis-02", b.private_ip = "10.0.0.12", b.role = "redis";
-  c.hostname = "db-01", c.private_ip = "10.0.0.21", c.role = "db";
+  a.hostname = "redis-01";
+  a.private_ip = "10.0.0.11";
+  a.role = "redis";
+  b.hostname = "redis-02";
+  b.private_ip = "10.0.0.12";
+  b.role = "redis";
+  c.hostname = "db-01";
+  c.private_ip = "10.0.0.21";
+  c.role = "db";
   ctx.all_hosts = {a, b, c};
   return ctx;
 }

@@ -70,7 +70,10 @@ TEST(SelectHosts, UnknownSelectorKindIsNamed) {
 
 TEST(HostMatches, Terms) {
   Host h;
-  h.hostname = "redis-01", h.role = "redis", h.pool = "redis-pool", h.subrole = "master";
+  h.hostname = "redis-01";
+  h.role = "redis";
+  h.pool = "redis-pool";
+  h.subrole = "master";
   EXPECT_TRUE(host_matches(h, "all"));
   EXPECT_TRUE(host_matches(h, "redis-01"));
   EXPECT_TRUE(host_matches(h, "r*"));

@@ -27,10 +27,17 @@ TEST(TruncateDisplay, NeverCutsInsideACharacter) {
 
 TEST(HostTable, AlignedOnDisplayWidth) {
   Host a;
-  a.hostname = "redis-01", a.address = "10.0.0.123", a.user = "root", a.pool = "p", a.role = "redis";
-  a.subrole = "master", a.notes = "exposé";
+  a.hostname = "redis-01";
+  a.address = "10.0.0.123";
+  a.user = "root";
+  a.pool = "p";
+  a.role = "redis";
+  a.subrole = "master";
+  a.notes = "exposé";
   Host b = a;
-  b.hostname = "queue-0001", b.address = "", b.notes = "nœud 1";
+  b.hostname = "queue-0001";
+  b.address = "";
+  b.notes = "nœud 1";
   const auto table = format_host_table({a, b});
   EXPECT_EQ(table,
             "HOSTNAME    ADDRESS     USER  POOL  ROLE   SUBROLE  NOTES\n"

@@ -87,9 +87,10 @@ TEST(ReportValidation, RealisticModule2RunContentBySection) {
 
   const auto& summary = s["## 📊 Résumé Exécutif"];
   // 18 results: 11 passed, 6 failed (unreachable host), 1 warning.
-  EXPECT_TRUE(has(summary,
-                  "18 résultat(s) : ✅ 11 réussi(s), ❌ 6 échoué(s), ⚠️ 1 avertissement(s), ⏸️ 0 non "
-                  "exécuté(s)"))
+  EXPECT_TRUE(
+      has(summary,
+          "18 résultat(s) : ✅ 11 réussi(s), ❌ 6 échoué(s), ⚠️ 1 avertissement(s), ⏸️ 0 non "
+          "exécuté(s)"))
       << summary;
   EXPECT_TRUE(has(summary, "Serveurs en échec (1) : redis-01 (injoignable)."));
   EXPECT_TRUE(has(summary, "**Taux de réussite** : 61,1 % (11/18 réussis)"));
@@ -118,9 +119,10 @@ TEST(ReportValidation, RealisticModule2RunContentBySection) {
   EXPECT_TRUE(has(results, "| Test | Serveurs Testés | Réussis | Échoués | Taux de Réussite |"));
   EXPECT_TRUE(has(results, "| Pare-feu UFW actif | 3 | 2 | 1 | 66,7 % | 0 | 0 |"));
   EXPECT_TRUE(has(results, "| NTP actif | 3 | 1 | 1 | 33,3 % | 1 | 0 |"));
-  EXPECT_TRUE(has(results,
-                  "| db-master-01 | NTP actif | ⚠️ avertissement | `inactive` | sortie sans « NTP service: "
-                  "active » |"));
+  EXPECT_TRUE(
+      has(results,
+          "| db-master-01 | NTP actif | ⚠️ avertissement | `inactive` | sortie sans « NTP service: "
+          "active » |"));
   EXPECT_TRUE(has(results,
                   "| redis-01 | Docker installé | ❌ échoué | — | injoignable : connect 10.0.0.123:22: "
                   "Connection refused |"));

@@ -77,7 +77,7 @@ TEST(Rolling, ReplicasInInventoryOrderThenThePrimaryOneAtATimeOnceEveryoneArrive
     most = std::max(most.load(), ++inside);
     std::this_thread::sleep_for(50ms);  // "the change"
     --inside;
-    c.done("app", h, true);
+    c.done("app", h, RollingCoordinator::Change::Done);
   };
   std::vector<std::future<void>> hosts;
   // Arrivals in reverse inventory order; r4 has nothing to roll and comes late.
@@ -104,7 +104,8 @@ TEST(Rolling, AFailedChangeStopsTheHostsStillWaiting) {
   auto host = [&](const std::string& h) {
     const auto t = c.wait_turn("app", h, [&]() -> Result<bool> { return h == "r1"; });
     ev.add(describe(h, t));
-    if (t.outcome == Outcome::Go) c.done("app", h, h != "r2");
+    if (t.outcome == Outcome::Go)
+      c.done("app", h, h != "r2" ? RollingCoordinator::Change::Done : RollingCoordinator::Change::Failed);
   };
   std::vector<std::future<void>> hosts;
   for (const char* h : {"r1", "r2", "r3"})
@@ -125,7 +126,7 @@ TEST(Rolling, APrimaryCheckThatCannotRunStopsTheRolling) {
       return true;
     });
     ev.add(describe(h, t));
-    if (t.outcome == Outcome::Go) c.done("app", h, true);
+    if (t.outcome == Outcome::Go) c.done("app", h, RollingCoordinator::Change::Done);
   };
   std::vector<std::future<void>> hosts;
   for (const char* h : {"r1", "r2"}) hosts.push_back(std::async(std::launch::async, host, std::string(h)));
@@ -158,7 +159,7 @@ TEST(Rolling, HostsThatDropOutOrNeverComeDoNotBlockTheOthers) {
   for (const char* h : {"r1", "r2"})
     rolling.push_back(std::async(std::launch::async, [&c, h] {
       auto t = c.wait_turn("app", h, [] { return Result<bool>(false); });
-      if (t.outcome == Outcome::Go) c.done("app", h, true);
+      if (t.outcome == Outcome::Go) c.done("app", h, RollingCoordinator::Change::Done);
       return t;
     }));
   std::this_thread::sleep_for(200ms);

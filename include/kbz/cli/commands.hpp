@@ -13,9 +13,11 @@ int cmd_inventory(const GlobalOptions& g);
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& command);
 int cmd_plan(const GlobalOptions& g, int module);
 int cmd_apply(const GlobalOptions& g, int module, const std::string& from_step);
-int cmd_verify(const GlobalOptions& g, std::optional<int> module, bool failover);
+enum class VerifyMode { ChecksOnly, WithFailover };  // --failover runs the disruptive scenarios too
+int cmd_verify(const GlobalOptions& g, std::optional<int> module, VerifyMode mode);
 int cmd_status(const GlobalOptions& g);
-int cmd_docs(const GlobalOptions& g, bool check, const std::string& docs_dir);
+enum class DocsMode { Write, Check };  // Check: fail when a doc is out of date, change nothing
+int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir);
 int cmd_credentials_init(const GlobalOptions& g, std::optional<int> module);
 
 }  // namespace kbz

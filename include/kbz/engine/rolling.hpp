@@ -43,7 +43,8 @@ class RollingCoordinator {
   RollingTurn wait_turn(const std::string& step_id, const std::string& host,
                         const std::function<Result<bool>()>& is_primary);
   // After the change (and `ready`) of a host that was told Go; ok=false stops every host still waiting.
-  void done(const std::string& step_id, const std::string& host, bool ok);
+  enum class Change { Done, Failed };
+  void done(const std::string& step_id, const std::string& host, Change change);
   // Nothing to roll here, or dropping out (earlier failure, unreachable, step not for this host). Idempotent;
   // leaving while holding the turn counts as a failure (the change may be half made).
   void leave(const std::string& step_id, const std::string& host);
