@@ -156,3 +156,28 @@ TEST(StepChecks, PackagesQueryDpkgByNameWithoutVersion) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(StepChecks, ACheckStdinTravelsAsAQuotedHeredocInsideTheBatch) {
+  const Module m = one_step(
+      "{id: u, kind: command, check: 'kbz-db-cli same-password kb_app', apply: 'kbz-db-cli sql', "
+      "check_stdin: \"{{credentials.APP_PASSWORD}}\"}");
+  TemplateContext ctx;
+  ctx.credentials["APP_PASSWORD"] = "pw-$(not-expanded)";
+  auto check = render_check(m.steps.at(0), m, ctx);
+  ASSERT_TRUE(check) << check.error().message;
+  EXPECT_TRUE(check->starts_with("{ kbz-db-cli same-password kb_app\n} <<'KBZ")) << *check;
+  EXPECT_NE(check->find("\npw-$(not-expanded)\nKBZ"), std::string::npos) << *check;
+}
+
+TEST(StepChecks, StdinAndItsTemplateExcludeEachOther) {
+  auto m = parse_module(
+      "number: 1\nid: t\ntitle: t\nsteps:\n  - {id: u, kind: command, check: x, apply: y, stdin: a, "
+      "stdin_template: b.mustache}\n",
+      "t.yaml");
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().message.find("stdin and stdin_template exclude each other"), std::string::npos);
+}
+
+}  // namespace

@@ -73,19 +73,29 @@ ContainerSpec spec_of(const ContainerStepSpec& step, const Rendered& r, const Co
   for (const auto& m : r.mounts)
     run += fmt::format("mount={}:{}{}\n", m.source, m.target, m.read_only ? ":ro" : "");
   for (const auto& [k, v] : r.env) run += fmt::format("env={}={}\n", k, v);
+  for (const auto& u : step.ulimits)
+    run += "ulimit=" + u + "\n";  // only when set: older specs keep their hash
   s.run = run;
   for (const auto& [path, sha] : f.files) s.config += fmt::format("file={} {}\n", sha, path);
   return s;
 }
 
+// run_as "UID:GID" is used as it is; an account name is resolved on the host.
+bool numeric_user(const std::string& user) { return std::regex_match(user, std::regex("[0-9]+:[0-9]+")); }
+
+std::string user_flag(const std::string& user) {
+  if (numeric_user(user)) return shell_quote(user);
+  return fmt::format("\"$(id -u {0}):$(id -g {0})\"", shell_quote(user));
+}
+
 std::string docker_run(const ContainerStepSpec& step, const Rendered& r, const ContainerSpec& spec) {
   std::string cmd = fmt::format(
-      "docker run -d --name {} --network host --user \"$(id -u {}):$(id -g {})\" --restart {} "
+      "docker run -d --name {} --network host --user {} --restart {} "
       "--log-driver json-file --log-opt max-size={} --log-opt max-file={} --stop-timeout {} "
       "--label kbz.spec={} --label {}",
-      shell_quote(r.name), shell_quote(r.user), shell_quote(r.user), shell_quote(step.restart),
-      shell_quote(step.log_max_size), step.log_max_file, step.stop_timeout_s, spec.hash(),
-      shell_quote("kbz.spec.parts=" + spec.parts()));
+      shell_quote(r.name), user_flag(r.user), shell_quote(step.restart), shell_quote(step.log_max_size),
+      step.log_max_file, step.stop_timeout_s, spec.hash(), shell_quote("kbz.spec.parts=" + spec.parts()));
+  for (const auto& u : step.ulimits) cmd += " --ulimit " + shell_quote(u);
   for (const auto& m : r.mounts)
     cmd += " -v " + shell_quote(fmt::format("{}:{}{}", m.source, m.target, m.read_only ? ":ro" : ""));
   for (const auto& [k, v] : r.env) cmd += " -e " + shell_quote(k + "=" + v);
@@ -169,8 +179,8 @@ class ContainerKind final : public StepKind {
  public:
   std::string_view name() const override { return "container"; }
   std::vector<std::string> keys() const override {
-    return {"image", "name",    "run_as",       "command",      "mounts",
-            "env",   "restart", "log_max_size", "log_max_file", "stop_timeout"};
+    return {"image",   "name",    "run_as",       "command",      "mounts",      "env",
+            "ulimits", "restart", "log_max_size", "log_max_file", "stop_timeout"};
   }
   KindTraits traits() const override { return {.takes_rolling = true, .defers_in_plan = true}; }
 
@@ -191,6 +201,10 @@ class ContainerKind final : public StepKind {
         f.reader().error(f.node("mounts")[i].Mark(),
                          fmt::format("{}: mount '{}' must be /SRC:/DST or /SRC:/DST:ro", what, s->mounts[i]));
     s->env = f.string_map("env");
+    s->ulimits = f.list("ulimits");
+    for (const auto& u : s->ulimits)
+      if (!std::regex_match(u, std::regex("[a-z]+=-?[0-9]+(:-?[0-9]+)?")))
+        f.error("ulimits", fmt::format("{}: ulimit '{}' must look like nofile=65536:65536", what, u));
     s->restart = f.str("restart", s->restart);
     if (s->restart != "unless-stopped" && s->restart != "always" && s->restart != "on-failure" &&
         s->restart != "no")
@@ -214,8 +228,11 @@ class ContainerKind final : public StepKind {
     std::string s = fmt::format(
         "command -v docker >/dev/null 2>&1 || {{ echo 'docker is not installed'; exit 3; }}\n"
         "echo \"image_id=$(docker image inspect -f '{{{{.Id}}}}' {0} 2>/dev/null)\"\n"
-        "echo \"user=$(id -u {1} 2>/dev/null):$(id -g {1} 2>/dev/null)\"\n",
-        shell_quote(r->ref), shell_quote(r->user));
+        "{1}\n",
+        shell_quote(r->ref),
+        numeric_user(r->user) ? fmt::format("echo user={}", shell_quote(r->user))
+                              : fmt::format("echo \"user=$(id -u {0} 2>/dev/null):$(id -g {0} 2>/dev/null)\"",
+                                            shell_quote(r->user)));
     // Read-only mounts are the rendered configs: their content is part of the spec. A folder hashes its
     // files.
     for (const auto& m : r->mounts) {

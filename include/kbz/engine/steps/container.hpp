@@ -16,12 +16,13 @@ namespace kbz {
 
 // What a container step reads from module.yaml (ARCHITECTURE.md, "container and image steps").
 struct ContainerStepSpec : StepSpec {
-  std::string image;                 // an entry of images:
-  std::string name;                  // container name
-  std::string run_as;                // host account whose uid:gid the container runs with (owns its files)
-  std::vector<std::string> command;  // argv after the image
-  std::vector<std::string> mounts;   // "SRC:DST" (read-write) or "SRC:DST:ro" (hashed into the spec)
+  std::string image;   // an entry of images:
+  std::string name;    // container name
+  std::string run_as;  // host account whose uid:gid the container runs with (owns its files), or "UID:GID"
+  std::vector<std::string> command;        // argv after the image
+  std::vector<std::string> mounts;         // "SRC:DST" (read-write) or "SRC:DST:ro" (hashed into the spec)
   std::map<std::string, std::string> env;  // never secrets (refused: argv)
+  std::vector<std::string> ulimits;  // "nofile=65536:65536" -> --ulimit (Docker's default nofile is 1024)
   std::string restart = "unless-stopped";
   std::string log_max_size = "20m";
   int log_max_file = 3;
