@@ -15,6 +15,8 @@ const char* word(CheckStatus s) {
       return "warn";
     case CheckStatus::Skipped:
       return "skipped";
+    case CheckStatus::NotTested:
+      return "not_tested";
   }
   return "?";
 }
@@ -23,6 +25,8 @@ const char* word(ReportStatus s) {
   switch (s) {
     case ReportStatus::Validated:
       return "validated";
+    case ReportStatus::PartlyValidated:
+      return "partly_validated";
     case ReportStatus::ValidatedWithWarnings:
       return "validated_with_warnings";
     case ReportStatus::Failed:
@@ -43,8 +47,8 @@ nlohmann::json verify_to_json(const VerifyRun& run, ReportStatus status, const s
   j["hosts"] = nlohmann::json::array();
   for (const auto& h : run.hosts) {
     const CheckTally t = run.tally_for_host(h);
-    nlohmann::json host{
-        {"host", h}, {"pass", t.pass}, {"fail", t.fail}, {"warn", t.warn}, {"skipped", t.skipped}};
+    nlohmann::json host{{"host", h},      {"pass", t.pass},       {"fail", t.fail},
+                        {"warn", t.warn}, {"skipped", t.skipped}, {"not_tested", t.not_tested}};
     for (const auto& u : run.unreachable)
       if (u.starts_with(h + ": ")) host["unreachable"] = mask(u.substr(h.size() + 2));
     j["hosts"].push_back(std::move(host));

@@ -72,7 +72,8 @@ std::string host_field(const Host& h, const std::string& name) {
 }
 }  // namespace
 
-bool evaluate_when(const std::string& condition, const Facts& facts, const Host& host) {
+bool evaluate_when(const std::string& condition, const Facts& facts, const Host& host,
+                   const std::map<std::string, std::string>& settings) {
   const std::string c = unquoted(condition);
   if (c.empty()) return true;
   const bool negate = c.find("!=") != std::string::npos;
@@ -86,6 +87,9 @@ bool evaluate_when(const std::string& condition, const Facts& facts, const Host&
     if (it != facts.end()) value = it->second;
   } else if (lhs.starts_with("host.")) {
     value = host_field(host, lhs.substr(5));
+  } else if (lhs.starts_with("settings.")) {
+    const auto it = settings.find(lhs.substr(9));
+    if (it != settings.end()) value = it->second;
   }
   return negate ? value != rhs : value == rhs;
 }

@@ -367,7 +367,7 @@ HostRun HostWorker::run() {
         r.message = "an earlier step failed";
       } else if (interrupted()) {
         r.message = "interrupted";
-      } else if (!step_applies(step, ctx_.host, ctx_.facts)) {
+      } else if (!step_applies(step, ctx_.host, ctx_.facts, ctx_.settings)) {
         r.message = step.when.empty() ? "not for this host" : "when: " + step.when + " is false";
       } else if (check_errors_.contains(step.id)) {
         r.status = StepStatus::Failed;
@@ -485,8 +485,9 @@ bool selector_matches(const std::string& selector, const Host& host) {
   return false;
 }
 
-bool step_applies(const Step& step, const Host& host, const Facts& facts) {
-  return selector_matches(step.hosts, host) && evaluate_when(step.when, facts, host);
+bool step_applies(const Step& step, const Host& host, const Facts& facts,
+                  const std::map<std::string, std::string>& settings) {
+  return selector_matches(step.hosts, host) && evaluate_when(step.when, facts, host, settings);
 }
 
 bool converge_applies(const ConvergeCheck& check, const Host& host) {

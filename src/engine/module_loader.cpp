@@ -129,9 +129,10 @@ class ModuleParser {
     s.title_fr = f.str("title_fr", s.title);
     s.hosts = f.str("hosts");
     s.when = f.str("when");
-    if (!s.when.empty() && !matches(s.when, R"(\s*(facts|host)\.[a-z0-9_]+\s*(==|!=)\s*\S.*)"))
-      f.error("when",
-              fmt::format("{}: when must look like 'facts.NAME == VALUE' or 'host.role != k8s'", what));
+    if (!s.when.empty() && !matches(s.when, R"(\s*(facts|host|settings)\.[a-z0-9_.]+\s*(==|!=)\s*\S.*)"))
+      f.error("when", fmt::format("{}: when must look like 'facts.NAME == VALUE', 'host.role != k8s' or "
+                                  "'settings.lab != true'",
+                                  what));
     s.notify = f.list("notify");
     s.timeout_s = s.kind->traits().default_timeout_s;
     if (f.has("timeout")) {
@@ -267,7 +268,7 @@ class ModuleParser {
     for (const auto& n : seq(root, "verify")) {
       const Fields f = r_.fields(n, Scope{"", "a verify check", "a verify check"},
                                  {"id", "title_fr", "component", "hosts", "when", "command", "expect_exit",
-                                  "expect_regex", "value_regex", "severity"});
+                                  "expect_regex", "value_regex", "severity", "lab"});
       VerifyCheck c;
       c.id = f.required("id");
       const std::string what = fmt::format("verify check '{}'", c.id);
@@ -289,18 +290,20 @@ class ModuleParser {
       const auto sev = f.str("severity", "error");
       if (sev != "error" && sev != "warning") f.error("severity", "severity must be error or warning");
       c.severity = sev == "warning" ? Severity::Warning : Severity::Error;
+      c.lab_untested = f.str("lab");
       if (!c.id.empty() && !ids.insert(c.id).second)
         f.error("id", fmt::format("verify check id '{}' is used twice", c.id));
       m.checks.push_back(std::move(c));
     }
     for (const auto& n : seq(root, "failover")) {
       const Fields f = r_.fields(n, Scope{"", "a failover scenario", "a failover scenario"},
-                                 {"id", "kind", "title_fr", "params"});
+                                 {"id", "kind", "title_fr", "params", "lab"});
       FailoverScenario sc;
       sc.id = f.required("id");
       sc.kind = f.required("kind");
       sc.title_fr = f.str("title_fr", sc.id);
       sc.params = f.string_map("params");
+      sc.lab_untested = f.str("lab");
       m.failover.push_back(std::move(sc));
     }
   }

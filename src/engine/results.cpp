@@ -64,6 +64,9 @@ void CheckTally::add(CheckStatus s) {
     case CheckStatus::Skipped:
       ++skipped;
       break;
+    case CheckStatus::NotTested:
+      ++not_tested;
+      break;
   }
 }
 

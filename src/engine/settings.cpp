@@ -228,12 +228,13 @@ void flatten(Settings& s) {
   raw["docker.version"] = s.docker_version;
   for (const auto& [name, ref] : s.images) raw["images." + name] = ref;
   raw["image_bundle_dir"] = s.image_bundle_dir;
+  raw["lab"] = s.lab ? "true" : "false";
 }
 
 // ---- settings declared by modules -------------------------------------------------------------------------
 
-const std::vector<std::string> kCoreKeys = {"network", "dns",    "timezone",
-                                            "docker",  "images", "image_bundle_dir"};
+const std::vector<std::string> kCoreKeys = {"network",          "dns", "timezone", "docker", "images",
+                                            "image_bundle_dir", "lab"};
 
 // "" when `value` fits the spec, else why not.
 std::string value_problem(const SettingSpec& spec, const std::string& value) {
@@ -348,6 +349,13 @@ Result<Settings> parse_settings(const std::string& yaml_text, const std::string&
       }
     } else if (e.name == "image_bundle_dir") {
       if (auto v = r.scalar(e, "image_bundle_dir")) s.image_bundle_dir = *v;
+    } else if (e.name == "lab") {
+      if (auto v = r.scalar(e, "lab")) {
+        if (*v != "true" && *v != "false")
+          r.error(e.mark(), "'lab' is '" + *v + "', expected true or false");
+        else
+          s.lab = *v == "true";
+      }
     } else {
       read_declared(r, e.value, e.name + ".", declared, s);
     }

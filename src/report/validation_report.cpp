@@ -24,6 +24,8 @@ std::string result_label(CheckStatus s) {
       return "⚠️ avertissement";
     case CheckStatus::Skipped:
       return "⏸️ non exécuté";
+    case CheckStatus::NotTested:
+      return "🔬 non testé dans le lab";
   }
   return "?";
 }
@@ -31,6 +33,7 @@ std::string result_label(CheckStatus s) {
 std::string tally_icon(const Tally& t) {
   if (t.fail > 0) return "❌";
   if (t.warn > 0) return "⚠️";
+  if (t.not_tested > 0 && t.pass == 0) return "🔬";
   if (t.total() == 0 || t.skipped == t.total()) return "⏸️";
   return "✅";
 }
@@ -124,8 +127,12 @@ class Renderer {
                  : fmt::format("non exécutés ({} scénario(s) défini(s), option `--failover` absente)",
                                m_.failover.size());
     if (m_.failover.empty()) return "aucun scénario défini pour ce module";
-    return fmt::format("{} exécuté(s) sur {} : {} réussi(s), {} échoué(s)", r_.failovers.size(),
-                       m_.failover.size(), failover_tally_.pass, failover_tally_.fail);
+    return fmt::format("{} exécuté(s) sur {} : {} réussi(s), {} échoué(s){}",
+                       r_.failovers.size() - failover_tally_.not_tested, m_.failover.size(),
+                       failover_tally_.pass, failover_tally_.fail,
+                       failover_tally_.not_tested
+                           ? fmt::format(", {} non testé(s) dans le lab", failover_tally_.not_tested)
+                           : "");
   }
 
   void header() {
@@ -162,6 +169,12 @@ class Renderer {
         "avertissement(s), "
         "⏸️ {} non exécuté(s).",
         m_.checks.size(), total_.total(), total_.pass, total_.fail, total_.warn, total_.skipped);
+    if (total_.not_tested > 0)
+      line(
+          "- 🔬 {} résultat(s) **non testé(s) dans le lab** (le logiciel ne peut pas y tourner) : ni réussis "
+          "ni "
+          "comptés comme tels, voir « Points d'Attention ».",
+          total_.not_tested);
     const auto failed = failed_hosts();
     if (failed.empty()) {
       line("- Serveurs en échec : aucun.");
@@ -214,6 +227,7 @@ class Renderer {
             t.fail += it->second.fail;
             t.warn += it->second.warn;
             t.skipped += it->second.skipped;
+            t.not_tested += it->second.not_tested;
           }
         }
       line("### {}. {} {}", ++n, comp, tally_icon(t));
@@ -221,8 +235,9 @@ class Renderer {
       line("**Vérifications** :");
       for (const auto* c : checks) line("- {} ({})", title_of(c, c->id), md_code(c->id));
       line("");
-      line("**Résultat** : {}/{} réussis, {} échoué(s), {} avertissement(s), {} non exécuté(s)", t.pass,
-           t.total(), t.fail, t.warn, t.skipped);
+      line("**Résultat** : {}/{} réussis, {} échoué(s), {} avertissement(s), {} non exécuté(s){}", t.pass,
+           t.total(), t.fail, t.warn, t.skipped,
+           t.not_tested ? fmt::format(", {} non testé(s) dans le lab", t.not_tested) : std::string());
       blank();
     }
   }
@@ -271,10 +286,10 @@ class Renderer {
       auto it = by_check_.find(c.id);
       const Tally t = it == by_check_.end() ? Tally{} : it->second;
       line("| {} | {} | {} | {} | {} | {} | {} |", md_cell(title_of(&c, c.id)), t.total(), t.pass, t.fail,
-           format_percent_fr(t.pass, t.total()), t.warn, t.skipped);
+           format_percent_fr(t.pass, t.total()), t.warn, t.skipped + t.not_tested);
     }
     line("| **Total** | {} | {} | {} | {} | {} | {} |", total_.total(), total_.pass, total_.fail,
-         format_percent_fr(total_.pass, total_.total()), total_.warn, total_.skipped);
+         format_percent_fr(total_.pass, total_.total()), total_.warn, total_.skipped + total_.not_tested);
     blank();
 
     line("### Détail par serveur et par test");
@@ -387,6 +402,21 @@ class Renderer {
         any = true;
       }
     }
+    // What the lab could not test: once per check, with its reason and how many servers it concerns.
+    for (const auto& c : m_.checks) {
+      const auto it = by_check_.find(c.id);
+      if (it != by_check_.end() && it->second.not_tested > 0) {
+        line("- 🔬 {} ({}) : **non testé dans le lab** — {} ({} serveur(s)).", title_of(&c, c.id),
+             md_code(c.id), c.lab_untested, it->second.not_tested);
+        any = true;
+      }
+    }
+    for (const auto& f : r_.failovers)
+      if (f.status == CheckStatus::NotTested) {
+        line("- 🔬 Bascule {} : **non testé dans le lab** — {}",
+             f.title_fr.empty() ? f.scenario_id : f.title_fr, f.detail);
+        any = true;
+      }
     for (const auto& c : m_.checks) {
       if (!by_check_.contains(c.id)) {
         line("- ⏸️ {} ({}) : non exécuté, aucun serveur ciblé.", title_of(&c, c.id), md_code(c.id));
@@ -505,6 +535,13 @@ class Renderer {
             "examiner.",
             m_.number, m_.title_fr, total_.warn);
         break;
+      case ReportStatus::PartlyValidated:
+        line(
+            "Le module {} ({}) est **validé pour ce qui a pu être testé** : aucun échec, mais {} résultat(s) "
+            "non testé(s) dans le lab (voir « Points d'Attention ») restent à prouver sur les serveurs "
+            "réels.",
+            m_.number, m_.title_fr, total_.not_tested + failover_tally_.not_tested);
+        break;
       case ReportStatus::Failed:
         line(
             "Le module {} ({}) n'est **pas validé** : {} vérification(s) en échec, {} serveur(s) en échec "
@@ -544,6 +581,12 @@ ReportStatus report_status(const VerifyRun& run) {
     return c.status != CheckStatus::Skipped;
   });
   if (!ran_something) return ReportStatus::Failed;
+  const bool not_tested =
+      std::any_of(run.checks.begin(), run.checks.end(),
+                  [](const CheckResult& c) { return c.status == CheckStatus::NotTested; }) ||
+      std::any_of(run.failovers.begin(), run.failovers.end(),
+                  [](const FailoverResult& f) { return f.status == CheckStatus::NotTested; });
+  if (not_tested) return ReportStatus::PartlyValidated;
   const bool warned = std::any_of(run.checks.begin(), run.checks.end(),
                                   [](const CheckResult& c) { return c.status == CheckStatus::Warn; }) ||
                       std::any_of(run.failovers.begin(), run.failovers.end(),
@@ -557,6 +600,8 @@ std::string status_label(ReportStatus status) {
       return "✅ VALIDÉ";
     case ReportStatus::ValidatedWithWarnings:
       return "⚠️ VALIDÉ AVEC AVERTISSEMENTS";
+    case ReportStatus::PartlyValidated:
+      return "🔬 VALIDÉ DANS LE LAB, SAUF LE NON TESTÉ";
     case ReportStatus::Failed:
       return "❌ ÉCHEC";
   }

@@ -37,8 +37,14 @@ HostBatch host_batch(const Module& module, const Host& host, const TemplateConte
   ctx.facts_as_shell_vars = true;
   // Checks whose `when:` will turn out false still run: they are read-only, and facts only exist once this
   // same exec has returned. Their output is discarded and they are reported "non exécuté".
+  b.settings = templates.settings;
+  const bool lab = templates.settings.contains("lab") && templates.settings.at("lab") == "true";
   for (const auto& c : module.checks) {
     if (!check_applies(c, host)) continue;
+    if (lab && !c.lab_untested.empty()) {
+      b.not_tested.insert(c.id);
+      continue;
+    }
     auto cmd = render_command(c.command, ctx, fmt::format("verify check '{}'", c.id));
     if (!cmd)
       b.render_errors[c.id] = cmd.error().message;
@@ -70,6 +76,11 @@ std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& h
   std::vector<CheckResult> results;
   for (const auto& c : module.checks) {
     if (!check_applies(c, host)) continue;
+    if (batch.not_tested.contains(c.id)) {
+      results.push_back(CheckResult{c.id, host.hostname, CheckStatus::NotTested, "",
+                                    mask("non testé dans le lab : " + c.lab_untested), Millis{0}});
+      continue;
+    }
     if (auto e = batch.render_errors.find(c.id); e != batch.render_errors.end()) {
       results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Fail, "",
                                     mask("commande non rendue : " + e->second), Millis{0}});
@@ -77,7 +88,7 @@ std::vector<CheckResult> evaluate_host_batch(const Module& module, const Host& h
     }
     auto it =
         std::find_if(outputs.begin(), outputs.end(), [&](const BatchOutput& o) { return o.id == c.id; });
-    if (!c.when.empty() && !evaluate_when(c.when, facts, host)) {
+    if (!c.when.empty() && !evaluate_when(c.when, facts, host, batch.settings)) {
       results.push_back(CheckResult{c.id, host.hostname, CheckStatus::Skipped, "",
                                     mask(fmt::format("condition « {} » non remplie", c.when)), Millis{0}});
       continue;
@@ -155,7 +166,12 @@ VerifyRun run_verify(const Module& module, const std::vector<Host>& hosts, const
     for (const auto& sc : module.failover) {
       const FailoverFn* fn = registry.find(sc.kind);
       FailoverResult r;
-      if (fn == nullptr) {
+      const bool lab =
+          options.templates.settings.contains("lab") && options.templates.settings.at("lab") == "true";
+      if (lab && !sc.lab_untested.empty()) {
+        r = FailoverResult{
+            sc.id, sc.title_fr, CheckStatus::NotTested, {}, "non testé dans le lab : " + sc.lab_untested};
+      } else if (fn == nullptr) {
         r = FailoverResult{
             sc.id, sc.title_fr, CheckStatus::Fail, {}, fmt::format("type de scénario inconnu : {}", sc.kind)};
       } else {

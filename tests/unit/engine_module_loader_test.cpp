@@ -47,7 +47,7 @@ TEST(ModuleLoader, UnknownKeyIsAnErrorWithLineAndColumn) {
       "module.yaml:5:5: step 'a' needs 'apply'\n"
       "module.yaml:8:5: unknown key 'aply' in a command step (known: id, title, title_fr, kind, hosts, when, "
       "notify, "
-      "timeout, check, apply)");
+      "timeout, check, apply, stdin, stdin_template, check_stdin, check_stdin_template)");
   EXPECT_NE(error_of(std::string(kHead) + "stepz: []\n").find("module.yaml:4:1: unknown key 'stepz'"),
             std::string::npos);
 }

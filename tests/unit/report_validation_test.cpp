@@ -164,6 +164,14 @@ TEST(ReportValidation, StatutLogic) {
   EXPECT_EQ(report_status(run), ReportStatus::Validated);
   EXPECT_TRUE(has(render_validation_report(module2(), run, context()), "**Statut** : ✅ VALIDÉ\n"));
 
+  // Something the lab cannot run: never "validated" outright, said in the Statut and in Points d'Attention.
+  run.checks[3].status = CheckStatus::NotTested;
+  run.checks[3].detail = "non testé dans le lab : pas de paquet";
+  EXPECT_EQ(report_status(run), ReportStatus::PartlyValidated);
+  const auto partly = render_validation_report(module2(), run, context());
+  EXPECT_TRUE(has(partly, "**Statut** : 🔬 VALIDÉ DANS LE LAB, SAUF LE NON TESTÉ\n")) << partly;
+  EXPECT_TRUE(has(partly, "🔬 non testé dans le lab"));
+
   run.checks[3].status = CheckStatus::Fail;
   EXPECT_EQ(report_status(run), ReportStatus::Failed);
 
@@ -236,7 +244,7 @@ TEST(ReportValidation, VersionDriftAndFailoverAreReported) {
   run.versions_found["db-master-01"]["Docker"] = "27.4.0";
   Module m = module2();
   m.failover = {
-      FailoverScenario{"redis-master-stop", "redis-sentinel-failover", "Arrêt du maître Redis", {}}};
+      FailoverScenario{"redis-master-stop", "redis-sentinel-failover", "Arrêt du maître Redis", {}, ""}};
   run.failovers = {FailoverResult{
       "redis-master-stop", "Arrêt du maître Redis", CheckStatus::Pass, {{"Temps de bascule", "6,2 s"}}, ""}};
   ReportContext ctx = context();

@@ -93,6 +93,7 @@ TEST(Settings, EverySettingRead) {
       {"images.haproxy", r->images.at("haproxy")},
       {"images.registry-cache", r->images.at("registry-cache")},
       {"image_bundle_dir", "/srv/kbz/images"},
+      {"lab", "false"},
   };
   EXPECT_EQ(r->raw, expected);
 }
@@ -112,7 +113,7 @@ TEST(Settings, UnknownKeysNamedWithLineColumnAndKnownKeys) {
       (std::vector<std::string>{
           "unknown_keys.yaml:3:3: unknown key 'network.admin_cidr' (known: private_cidr, admin_cidrs)",
           "unknown_keys.yaml:4:1: unknown key 'timezon' (known: network, dns, timezone, docker, images, "
-          "image_bundle_dir)"}));
+          "image_bundle_dir, lab)"}));
 }
 
 TEST(Settings, BadValuesAllReportedInFileOrder) {
@@ -169,7 +170,7 @@ TEST(Settings, ControlCharactersInMessagesAreEscaped) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message,
             "k.yaml:1:1: unknown key 'time\\x1b[31mzone' (known: network, dns, timezone, docker, "
-            "images, image_bundle_dir)");
+            "images, image_bundle_dir, lab)");
 }
 
 TEST(Settings, CidrEdgeCases) {

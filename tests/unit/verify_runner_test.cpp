@@ -120,6 +120,35 @@ TEST(VerifyRunner, OneExecPerHostAndEveryOutcome) {
   EXPECT_TRUE(run.host_durations.contains("web-01"));
 }
 
+// kbz.yaml `lab: true`: a check or scenario marked `lab: "why"` is never run and never a pass: "non testé".
+TEST(VerifyRunner, InTheLabWhatItCannotRunIsReportedNotTested) {
+  Module m;
+  m.number = 7;
+  VerifyCheck proxysql = check("proxysql-writer", "exit 1");
+  proxysql.lab_untested = "ProxySQL n'a ni paquet ni image ici";
+  m.checks = {check("galera", "echo ok"), proxysql};
+  FailoverScenario sc{"proxysql-loss", "not-registered", "Perte d'un ProxySQL", {}, "production seulement"};
+  m.failover = {sc};
+  LocalFleet fleet;
+  VerifyOptions lab{4, Millis{20000}, true, "inv", {}};
+  lab.templates.settings["lab"] = "true";
+  const VerifyRun run = run_verify(m, {host("maria-01", "db")}, fleet.connector(), lab, FailoverRegistry{});
+  EXPECT_EQ(find(run, "maria-01", "galera")->status, CheckStatus::Pass);
+  EXPECT_EQ(find(run, "maria-01", "proxysql-writer")->status, CheckStatus::NotTested);
+  EXPECT_EQ(find(run, "maria-01", "proxysql-writer")->detail,
+            "non testé dans le lab : ProxySQL n'a ni paquet ni image ici");
+  ASSERT_EQ(run.failovers.size(), 1u);
+  EXPECT_EQ(run.failovers[0].status, CheckStatus::NotTested)
+      << "not run, so its unknown kind is not even looked up";
+  EXPECT_TRUE(run.ok()) << "nothing failed";
+
+  VerifyOptions prod{4, Millis{20000}, false, "inv", {}};
+  prod.templates.settings["lab"] = "false";
+  const VerifyRun real = run_verify(m, {host("maria-01", "db")}, fleet.connector(), prod, FailoverRegistry{});
+  EXPECT_EQ(find(real, "maria-01", "proxysql-writer")->status, CheckStatus::Fail)
+      << "outside the lab it runs";
+}
+
 TEST(VerifyRunner, SecretsInOutputAreMaskedAndNeverSentInACommand) {
   const std::string secret = "rB7pQ2zXv9LmN4tK";
   Secret s(secret);
@@ -148,7 +177,7 @@ TEST(VerifyRunner, SecretsInOutputAreMaskedAndNeverSentInACommand) {
 
 TEST(VerifyRunner, FailoverRunsOnlyWhenAskedAndUnknownKindIsALoadError) {
   Module m = test_module();
-  m.failover = {FailoverScenario{"stop-master", "test-stop", "Arrêt du maître", {{"target", "db-01"}}}};
+  m.failover = {FailoverScenario{"stop-master", "test-stop", "Arrêt du maître", {{"target", "db-01"}}, ""}};
   FailoverRegistry registry;
   EXPECT_FALSE(check_failover_kinds(m, registry));
   EXPECT_NE(check_failover_kinds(m, registry).error().message.find("unknown kind 'test-stop'"),

@@ -58,7 +58,8 @@ HostRun run_host(Connection& connection, const HostJob& job);
 // A `hosts:` selector (comma-separated terms, any may match; empty = every host).
 bool selector_matches(const std::string& selector, const Host& host);
 // Step `hosts:` selector and `when:` for this host.
-bool step_applies(const Step& step, const Host& host, const Facts& facts);
+bool step_applies(const Step& step, const Host& host, const Facts& facts,
+                  const std::map<std::string, std::string>& settings = {});
 bool converge_applies(const ConvergeCheck& check, const Host& host);
 
 }  // namespace kbz

@@ -17,8 +17,10 @@ Facts parse_facts(const std::string& output);
 // The names facts_script() prints (templates may reference them before the values are known).
 const std::vector<std::string>& fact_names();
 
-// `when:` conditions: "facts.NAME == VALUE", "facts.NAME != VALUE", "host.role == k8s"; empty = true.
+// `when:` conditions: "facts.NAME == VALUE", "facts.NAME != VALUE", "host.role == k8s",
+// "settings.lab != true"; empty = true.
 struct Host;
-bool evaluate_when(const std::string& condition, const Facts& facts, const Host& host);
+bool evaluate_when(const std::string& condition, const Facts& facts, const Host& host,
+                   const std::map<std::string, std::string>& settings = {});
 
 }  // namespace kbz

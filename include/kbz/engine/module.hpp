@@ -71,6 +71,7 @@ struct VerifyCheck {
   std::string expect_regex;  // searched in stdout (ECMAScript), empty = exit status only
   std::string value_regex;   // first capture group = measured value shown in the report; empty = first line
   Severity severity = Severity::Error;
+  std::string lab_untested;  // `lab: "why"`: with kbz.yaml lab: true, reported "non testé dans le lab"
 };
 
 struct CredentialSpec {
@@ -85,6 +86,7 @@ struct FailoverScenario {
   std::string kind;  // named C++ scenario (e.g. redis-sentinel-failover)
   std::string title_fr;
   std::map<std::string, std::string> params;
+  std::string lab_untested;  // as for checks: the scenario needs software the lab cannot have
 };
 
 // A cluster-level wait run by apply after every host has done its steps: apply succeeds only once the cluster

@@ -50,13 +50,15 @@ struct RunSummary {
   bool ok() const;
 };
 
-enum class CheckStatus { Pass, Fail, Warn, Skipped };
+// NotTested: the software cannot run where this ran (the lab has no MinIO, ProxySQL, kubeadm): said plainly,
+// never a pass.
+enum class CheckStatus { Pass, Fail, Warn, Skipped, NotTested };
 
 // Counts of check outcomes (per host, per check, in total): the console, the report and --json agree.
 struct CheckTally {
-  int pass = 0, fail = 0, warn = 0, skipped = 0;
+  int pass = 0, fail = 0, warn = 0, skipped = 0, not_tested = 0;
   void add(CheckStatus s);
-  int total() const { return pass + fail + warn + skipped; }
+  int total() const { return pass + fail + warn + skipped + not_tested; }
 };
 
 struct CheckResult {

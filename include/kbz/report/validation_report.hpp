@@ -27,7 +27,8 @@ struct ReportContext {
   std::string next_module_title;
 };
 
-enum class ReportStatus { Validated, ValidatedWithWarnings, Failed };
+// PartlyValidated: nothing failed, but some checks could not be tested here (lab: "non testé dans le lab").
+enum class ReportStatus { Validated, ValidatedWithWarnings, PartlyValidated, Failed };
 
 // Failed when any check or scenario failed or a host was unreachable; warnings only -> ValidatedWithWarnings.
 ReportStatus report_status(const VerifyRun& run);

@@ -1,6 +1,7 @@
 // The verify runner: per host ONE exec carrying the facts script and every check that applies to the host,
 // hosts in parallel; then, only when asked, the module's failover scenarios one after the other.
 #pragma once
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,8 @@ struct HostBatch {
   std::vector<BatchItem> items;
   std::string prelude;                               // gathers the facts into shell variables
   std::map<std::string, std::string> render_errors;  // check id -> why
+  std::set<std::string> not_tested;                  // lab: checks marked `lab:` (never sent)
+  std::map<std::string, std::string> settings;       // for `when: settings.x == y`
 };
 HostBatch host_batch(const Module& module, const Host& host, const TemplateContext& templates);
 
