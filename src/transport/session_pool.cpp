@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "kbz/core/run_log.hpp"
+#include "kbz/transport/exec_log.hpp"
 #include "kbz/transport/connection.hpp"
 #include "transport/ssh_connection.hpp"
 

@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include "kbz/core/run_log.hpp"
+#include "kbz/transport/exec_log.hpp"
 #include "transport/remote_command.hpp"
 #include "transport/ssh_connection.hpp"
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "kbz/core/run_log.hpp"
+#include "kbz/transport/exec_log.hpp"
 #include "transport/remote_command.hpp"
 #include "transport/ssh_connection.hpp"
 

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "kbz/core/run_log.hpp"
+#include "kbz/transport/exec_log.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/transport/connection.hpp"
 #include "sshd_fixture.hpp"

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "kbz/core/run_log.hpp"
+#include "kbz/transport/exec_log.hpp"
 #include "kbz/core/secret.hpp"
 
 namespace kbz {
