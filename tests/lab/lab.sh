@@ -72,6 +72,7 @@ cmd_up() {
   take_lock
   local t0=$SECONDS
   install_host_packages
+  raise_host_limits
   start_engine
   check_state_instance
   echo "$LAB_INSTANCE" >"$LAB_DIR/instance"

@@ -21,6 +21,23 @@ install_host_packages() {
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+# Every lab server's systemd, journald, logind, dockerd... takes inotify instances, all counted against root
+# of this one kernel: with Debian's default of 128, about 15 servers exhaust them (units then fail with
+# "Result: resources", "Too many open files"). Raise, never lower, the machine's limits (what kind and k3d
+# users do for multi-node clusters); this is the only kernel setting the lab changes on the machine.
+declare -A HOST_SYSCTL_MIN=([fs.inotify.max_user_instances]=2048 [fs.inotify.max_user_watches]=524288)
+raise_host_limits() {
+  local key now want
+  for key in "${!HOST_SYSCTL_MIN[@]}"; do
+    want=${HOST_SYSCTL_MIN[$key]}
+    now=$(sysctl -n "$key" 2>/dev/null) || continue
+    if ((now < want)); then
+      info "raising $key from $now to $want (many lab servers share this kernel)"
+      sysctl -q -w "$key=$want" || warn "could not raise $key (servers may fail with 'Too many open files')"
+    fi
+  done
+}
+
 # Start dockerd when no engine answers. Its log goes to .lab/dockerd.log; the pid we started is kept in
 # .lab/dockerd.pid so `down --purge` stops only our own daemon. Under the machine-wide engine lock: two labs
 # starting at once must not start two daemons.

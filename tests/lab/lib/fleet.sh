@@ -5,12 +5,24 @@
 
 FLEET_TSV="$LAB_SRC/fleet.tsv"    # the real rows the lab copies (POOL/ROLE/SUBROLE/DOCKER_STACK...)
 
-# Profiles: the smallest fleet each module under test needs.
+# Profiles: the smallest fleet each module under test needs (its CI's standalone profile), and `ci`: one
+# fleet for every module's lab CI at once (tests/CMakeLists.txt, fixture "lab"). Lists, not sets: the order
+# is the order of servers.tsv.
 declare -A PROFILES=(
   [base]="db-master-01 redis-01 haproxy-01"
-  [redis]="redis-01 redis-02 redis-03 haproxy-01 haproxy-02"
+  [redis]="redis-01 redis-02 redis-03 haproxy-01 haproxy-02"                        # module 4
+  [pg]="db-master-01 db-slave-01 db-slave-02 haproxy-01 haproxy-02"                 # module 3
+  [rabbitmq]="queue-01 queue-02 queue-03 haproxy-01 haproxy-02"                     # module 5
+  [galera]="maria-01 maria-02 maria-03 proxysql-01 proxysql-02"                     # modules 7, 8
+  [minio]="minio-01 minio-02 minio-03"                                              # module 6 (plan only)
+  [k8s]="k8s-master-01 k8s-master-02 k8s-master-03 k8s-worker-01"                  # module 9 (plan only)
   [full]="db-master-01 db-slave-01 db-slave-02 redis-01 redis-02 redis-03 queue-01 queue-02 queue-03
           maria-01 maria-02 maria-03 haproxy-01 haproxy-02"
+  # redis + pg + rabbitmq + galera (every module the lab can run), minio-01..03 and one k8s master and
+  # worker for `plan` of modules 6 and 9: 21 servers.
+  [ci]="db-master-01 db-slave-01 db-slave-02 redis-01 redis-02 redis-03 queue-01 queue-02 queue-03
+        maria-01 maria-02 maria-03 haproxy-01 haproxy-02 proxysql-01 proxysql-02
+        minio-01 minio-02 minio-03 k8s-master-01 k8s-worker-01"
 )
 
 # Servers boot together; the boot wait fails when NO server finished booting for BOOT_TIMEOUT seconds (so a
