@@ -82,7 +82,7 @@ RUN_FAILED=""
 # Only its own jobs are counted and waited for: the shell may have others (a dockerd it started).
 run_bounded() {
   local max=$1 fn=$2; shift 2
-  local dir item p running pids=() failed=()
+  local dir item p running pids=() bad=()
   dir=$(mktemp -d)
   for item in "$@"; do
     while :; do
@@ -95,8 +95,8 @@ run_bounded() {
     pids+=($!)
   done
   wait "${pids[@]}" 2>/dev/null || true
-  for item in "$@"; do [ -e "$dir/$item.ok" ] || failed+=("$item"); done
+  for item in "$@"; do [ -e "$dir/$item.ok" ] || bad+=("$item"); done
   rm -rf "$dir"
-  RUN_FAILED="${failed[*]}"
-  ((${#failed[@]} == 0))
+  RUN_FAILED="${bad[*]}"
+  ((${#bad[@]} == 0))
 }
