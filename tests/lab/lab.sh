@@ -100,11 +100,11 @@ cmd_down() {
   # After a crash dockerd may be gone while its containers still exist on disk: start it to remove them.
   # A subshell, so a dockerd that will not start still lets the rest of the cleanup run.
   if [ -x "$DOCKER" ] && ! engine_up; then ( start_engine ) || warn "no docker engine: containers left as they are"; fi
-  local others=""
+  local others
   if engine_up; then
     log "removing the servers, network and volumes of lab instance $LAB_INSTANCE"
     fleet_down
-    ((purge)) && with_image_lock purge_images
+    if ((purge)); then with_image_lock purge_images; fi
   fi
   remove_egress_rules   # also when the engine is gone: the rules live in the host's iptables
   local owner; owner=$(state_instance)

@@ -77,9 +77,11 @@ with_lock() {
 }
 
 # run_bounded N FUNC ITEM...: FUNC ITEM for every ITEM, at most N at once (background subshells, so a `die`
-# in one ends only that one). Returns 1 when any failed; their items are then in RUN_FAILED.
-RUN_FAILED=""
+# in one ends only that one). The items that failed are in RUN_FAILED afterwards; it always returns 0, so
+# call it as a plain command, never in `if`/`||` (that would switch set -e off inside FUNC):
+#   run_bounded 4 start_one a b c; [ -z "$RUN_FAILED" ] || die "could not start $RUN_FAILED"
 # Only its own jobs are counted and waited for: the shell may have others (a dockerd it started).
+RUN_FAILED=""
 run_bounded() {
   local max=$1 fn=$2; shift 2
   local dir item p running pids=() bad=()
@@ -98,5 +100,4 @@ run_bounded() {
   for item in "$@"; do [ -e "$dir/$item.ok" ] || bad+=("$item"); done
   rm -rf "$dir"
   RUN_FAILED="${bad[*]}"
-  ((${#bad[@]} == 0))
 }

@@ -295,9 +295,13 @@ fleet_up() {
   log "profile $profile ($(wc -w <<<"$want") servers, instance $LAB_INSTANCE, $LAB_SUBNET): $want"
   local extra=()
   for host in $(existing_hosts); do [[ " $want " == *" $host "* ]] || extra+=("$host"); done
-  ((${#extra[@]} == 0)) || run_bounded "$PARALLEL" remove_unwanted_server "${extra[@]}" || die "could not remove $RUN_FAILED"
+  if ((${#extra[@]})); then
+    run_bounded "$PARALLEL" remove_unwanted_server "${extra[@]}"
+    [ -z "$RUN_FAILED" ] || die "could not remove $RUN_FAILED"
+  fi
   # shellcheck disable=SC2086  # $want is a list of host names
-  run_bounded "$PARALLEL" start_fleet_server $want || die "could not start $RUN_FAILED"
+  run_bounded "$PARALLEL" start_fleet_server $want
+  [ -z "$RUN_FAILED" ] || die "could not start $RUN_FAILED"
 
   log "waiting for systemd and sshd (fails after ${BOOT_TIMEOUT}s without a server finishing its boot; ${SSH_TIMEOUT}s per login)"
   # shellcheck disable=SC2086
@@ -315,7 +319,10 @@ removing_server() { info "removing $1"; remove_server "$1"; }
 fleet_down() {
   local hosts; hosts=$(existing_hosts)
   # shellcheck disable=SC2086  # a list of host names
-  [ -z "$hosts" ] || run_bounded "$PARALLEL" removing_server $hosts || warn "could not remove $RUN_FAILED"
+  if [ -n "$hosts" ]; then
+    run_bounded "$PARALLEL" removing_server $hosts
+    [ -z "$RUN_FAILED" ] || warn "could not remove $RUN_FAILED"
+  fi
   # Volumes of this instance's servers whose container is already gone (a crash between rm and volume rm):
   # by label, and by name for volumes made before the labels (the name pattern is this instance's only:
   # kbz-lab-* never matches kbz-lab1-*).
