@@ -1,17 +1,18 @@
 # Entry points for people and CI. `make demo` is the main job: from a fresh Debian 12 (as root) it installs
 # the dependencies, builds kbz-install, starts the local lab fleet and applies + verifies modules 2 and 4 on it.
-#   make build | test | demo | lab-up [PROFILE=base|redis|full] | lab-down | lab-status | lab-images
-#   make lab-selftest (the lab alone, plain OpenSSH) | ci-module2 | ci-module4 (a module on the lab, for CI)
+#   make build | test | demo | lab-up [PROFILE=base|redis|pg|rabbitmq|galera|minio|k8s|full|ci] | lab-down
+#   make lab-status | lab-images | lab-selftest (the lab alone, plain OpenSSH) | lab-ci (every lab test, one lab)
+#   make ci-module2 | ci-module4 (one module on its own small lab) — LAB_INSTANCE=N picks a lab of its own
 SHELL := /bin/bash
 BUILD_DIR ?= build
 JOBS ?= 2
 PROFILE ?= base
 LAB := tests/lab/lab.sh
 
-.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest ci-module2 ci-module4
+.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module4
 
 help:
-	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,5p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	bash scripts/install-deps.sh
@@ -47,6 +48,10 @@ lab-images:
 # Proves the lab itself with plain OpenSSH (no kbz-install needed), then takes it down.
 lab-selftest:
 	LAB_PROFILE=$(PROFILE) tests/lab/selftest.sh
+
+# Every lab test through ctest's shared fixture: lab_setup (profile ci + module 2), lab_moduleN, lab_cleanup.
+lab-ci: build
+	ctest --test-dir $(BUILD_DIR) -L lab --output-on-failure
 
 ci-module2: build
 	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module2.sh

@@ -28,7 +28,9 @@ trap finish EXIT
 
 "$here/lab.sh" up --profile "$profile"
 hosts=$(profile_hosts "$profile")
-ids_before=$(docker ps -q --filter label=kbz-lab.host | sort)
+# This instance's servers only (other lab instances may run on the same engine).
+lab_ids() { docker ps -q --filter label=kbz-lab.host --filter "name=^$LAB_NAME-" | sort; }
+ids_before=$(lab_ids)
 
 header_ok() {
   [ "$(head -n1 "$LAB_DIR/servers.tsv")" = "$(printf 'ENV\tIP_PUBLIQUE\tHOSTNAME\tIP_PRIVEE\tFQDN\tUSER_SSH\tPOOL\tROLE\tSUBROLE\tDOCKER_STACK\tCORE\tNOTES')" ]
@@ -38,7 +40,7 @@ rows_match_profile() {
   [ "$(awk -F'\t' 'NR > 1 && $8 != "orchestrator" {print $3}' "$LAB_DIR/servers.tsv" | sort | paste -sd' ')" \
     = "$(tr ' ' '\n' <<<"$hosts" | sort | paste -sd' ')" ]
 }
-orchestrator_row() { awk -F'\t' '$3 == "install-01" && $4 == "172.29.0.1" && $8 == "orchestrator" {f = 1} END {exit !f}' "$LAB_DIR/servers.tsv"; }
+orchestrator_row() { awk -F'\t' -v gw="$LAB_GATEWAY" '$3 == "install-01" && $4 == gw && $8 == "orchestrator" {f = 1} END {exit !f}' "$LAB_DIR/servers.tsv"; }
 roles_as_real() {
   local h
   for h in $hosts; do
@@ -62,20 +64,27 @@ locale_utf8() { lab_ssh "$(lab_ip "$1")" 'locale -a | grep -qi "en_US.utf8"'; }
 no_clock_capability() {
   [ "$(lab_ssh "$(lab_ip "$1")" 'c=$(awk "/^CapEff/ {print \$2}" /proc/self/status); echo $(( (0x$c >> 25) & 1 ))')" = 0 ]
 }
-settings_ok() { grep -q '^  private_cidr: 172.29.0.0/24$' "$LAB_DIR/kbz.yaml" && grep -q '^  source: distribution$' "$LAB_DIR/kbz.yaml"; }
+settings_ok() { grep -qxF "  private_cidr: $LAB_SUBNET" "$LAB_DIR/kbz.yaml" && grep -q '^  source: distribution$' "$LAB_DIR/kbz.yaml"; }
+labelled() {   # every server of this instance carries kbz-lab.instance=N, and its name is $LAB_NAME-<host>
+  local h
+  for h in $hosts; do
+    [ "$(docker container inspect -f '{{index .Config.Labels "kbz-lab.instance"}}' "$LAB_NAME-$h")" = "$LAB_INSTANCE" ] || return 1
+  done
+}
 second_up_idempotent() {
   "$here/lab.sh" up --profile "$profile" >/dev/null 2>&1 &&
-    [ "$(docker ps -q --filter label=kbz-lab.host | sort)" = "$ids_before" ] &&
-    [ "$(docker network ls -q --filter name=^kbz-lab$ | wc -l)" -eq 1 ] &&
-    [ "$(iptables -S DOCKER-USER | grep -c -- '-i br-kbz-lab -j DROP')" -eq 1 ]
+    [ "$(lab_ids)" = "$ids_before" ] &&
+    [ "$(docker network ls -q --filter "name=^$LAB_NET\$" | wc -l)" -eq 1 ] &&
+    [ "$(iptables -S DOCKER-USER | grep -c -- "-i $LAB_BRIDGE -j DROP")" -eq 1 ]
 }
 
 check "servers.tsv header is the real one" header_ok
 check "servers.tsv rows have 12 columns" twelve_columns
 check "servers.tsv lists exactly the profile's servers" rows_match_profile
-check "servers.tsv has install-01 as orchestrator on 172.29.0.1" orchestrator_row
+check "servers.tsv has install-01 as orchestrator on $LAB_GATEWAY" orchestrator_row
 check "POOL/ROLE/SUBROLE/DOCKER_STACK as in the real rows" roles_as_real
 check "kbz.yaml has the lab network and docker.io" settings_ok
+check "servers named $LAB_NAME-<host>, labelled kbz-lab.instance=$LAB_INSTANCE" labelled
 check "each server has its own host key" distinct_host_keys
 for h in $hosts; do
   check "$h: ssh root with StrictHostKeyChecking=yes" ssh_strict "$h"

@@ -24,8 +24,15 @@ service_image_id() {
 }
 
 build_service_image() {
-  local name=$1 pkg=${SERVICE_PKG[$1]:-}
-  [ -n "$pkg" ] || die "unknown image '$name' (images: ${SERVICE_NAMES[*]})"
+  local name=$1
+  [ -n "${SERVICE_PKG[$name]:-}" ] || die "unknown image '$name' (images: ${SERVICE_NAMES[*]})"
+  with_image_lock service_image_locked "$name"   # sets SERVICE_REF and SERVICE_ID
+  save_to_bundle "$name" "$SERVICE_REF" "$SERVICE_ID"   # the bundle is this checkout's: no machine lock
+}
+
+# Build (unless cached) and tag kbz-lab/NAME:<package version>; under the machine-wide image lock.
+service_image_locked() {
+  local name=$1 pkg=${SERVICE_PKG[$1]}
   build_base_image
   local id; id=$(service_image_id "$name")
   if [ -z "$id" ]; then
@@ -44,7 +51,7 @@ build_service_image() {
   ref="kbz-lab/$name:$ver"
   docker tag "$id" "$ref"
   docker rmi "kbz-lab/$name:building" >/dev/null 2>&1 || true   # untag only; the image keeps $ref
-  save_to_bundle "$name" "$ref" "$id"
+  SERVICE_REF=$ref SERVICE_ID=$id
 }
 
 # docker save once per image ID; the index row is replaced, never duplicated.

@@ -21,16 +21,38 @@ install_host_packages() {
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+# Every lab server's systemd, journald, logind, dockerd... takes inotify instances, all counted against root
+# of this one kernel: with Debian's default of 128, about 15 servers exhaust them (units then fail with
+# "Result: resources", "Too many open files"). Raise, never lower, the machine's limits (what kind and k3d
+# users do for multi-node clusters); this is the only kernel setting the lab changes on the machine.
+declare -A HOST_SYSCTL_MIN=([fs.inotify.max_user_instances]=2048 [fs.inotify.max_user_watches]=524288)
+raise_host_limits() {
+  local key now want
+  for key in "${!HOST_SYSCTL_MIN[@]}"; do
+    want=${HOST_SYSCTL_MIN[$key]}
+    now=$(sysctl -n "$key" 2>/dev/null) || continue
+    if ((now < want)); then
+      info "raising $key from $now to $want (many lab servers share this kernel)"
+      sysctl -q -w "$key=$want" || warn "could not raise $key (servers may fail with 'Too many open files')"
+    fi
+  done
+}
+
 # Start dockerd when no engine answers. Its log goes to .lab/dockerd.log; the pid we started is kept in
-# .lab/dockerd.pid so `down --purge` stops only our own daemon.
+# .lab/dockerd.pid so `down --purge` stops only our own daemon. Under the machine-wide engine lock: two labs
+# starting at once must not start two daemons.
 start_engine() {
   engine_up && return 0
+  with_lock 7 "$LAB_ENGINE_LOCK" 120 "the docker engine" start_engine_locked
+}
+start_engine_locked() {
+  engine_up && return 0   # another lab started it while we waited for the lock
   [ -x "$DOCKER" ] || die "$DOCKER missing (apt-get install docker.io)"
   mkdir -p "$LAB_DIR"
   log "starting dockerd (log: $LAB_DIR/dockerd.log)"
   # setsid: the daemon must outlive this script and not get the terminal's Ctrl-C.
-  # 9>&-: nor may it inherit the lab lock (fd 9): every later lab.sh would wait on it.
-  setsid dockerd >>"$LAB_DIR/dockerd.log" 2>&1 </dev/null 9>&- &
+  # 7>&- 8>&- 9>&-: nor may it inherit the lab's locks: every later lab.sh would wait on them.
+  setsid dockerd >>"$LAB_DIR/dockerd.log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
   local pid=$!
   echo "$pid" >"$LAB_DIR/dockerd.pid"
   local deadline=$((SECONDS + 60))
@@ -49,12 +71,29 @@ start_engine() {
   info "dockerd ready (pid $pid)"
 }
 
-# Stop the dockerd this lab started, and nothing else; and not while containers that are not lab servers
-# run on it (other tests may share the engine).
+# Containers that keep the engine busy, apart from this instance's servers: running non-lab containers, and
+# the servers (running or not) of other lab instances. A lab object without kbz-lab.instance is instance 0's
+# (made before LAB_INSTANCE existed).
+foreign_containers() {
+  docker ps -a --format '{{.Names}}|{{.Label "kbz-lab.host"}}|{{.Label "kbz-lab.instance"}}|{{.State}}' 2>/dev/null |
+    awk -F'|' -v me="$LAB_INSTANCE" '{ i = ($3 == "" ? 0 : $3) }
+      ($2 == "" && $4 == "running") || ($2 != "" && i != me) {print $1}' | paste -sd' '
+}
+# Lab instances other than this one that have servers on the engine (running or not), e.g. "1 2".
+other_instances() {
+  docker ps -a --filter label=kbz-lab.host --format '{{.Label "kbz-lab.instance"}}' 2>/dev/null |
+    awk -v me="$LAB_INSTANCE" '{ i = ($1 == "" ? 0 : $1) } i != me {print i}' | sort -u | paste -sd' '
+}
+
+# Stop the dockerd this lab started, and nothing else; and not while containers that are not this lab's
+# servers exist on it (other lab instances and other tests share the engine).
 stop_engine() {
+  with_lock 7 "$LAB_ENGINE_LOCK" 120 "the docker engine" stop_engine_locked
+}
+stop_engine_locked() {
   local pidfile="$LAB_DIR/dockerd.pid" pid others
   [ -f "$pidfile" ] || return 0
-  others=$(docker ps --format '{{.Names}} {{.Label "kbz-lab.host"}}' 2>/dev/null | awk 'NF == 1 {print $1}' | paste -sd' ')
+  others=$(foreign_containers)
   if [ -n "$others" ]; then
     warn "dockerd left running: other containers use it ($others)"
     return 0

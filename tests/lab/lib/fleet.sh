@@ -1,22 +1,38 @@
 # shellcheck shell=bash
-# The lab fleet: one systemd+sshd container per lab host on the kbz-lab bridge, and the files that tell
-# kbz-install about it (.lab/servers.tsv, .lab/known_hosts, .lab/kbz.yaml, .lab/ssh/id_ed25519).
+# The lab fleet: one systemd+sshd container per lab host on this instance's bridge (kbz-lab, kbz-lab1, ...),
+# and the files that tell kbz-install about it (.lab/servers.tsv, .lab/known_hosts, .lab/kbz.yaml,
+# .lab/ssh/id_ed25519). Everything here acts on this LAB_INSTANCE only (lib/common.sh).
 
 FLEET_TSV="$LAB_SRC/fleet.tsv"    # the real rows the lab copies (POOL/ROLE/SUBROLE/DOCKER_STACK...)
 
-# Profiles: the smallest fleet each module under test needs.
+# Profiles: the smallest fleet each module under test needs (its CI's standalone profile), and `ci`: one
+# fleet for every module's lab CI at once (tests/CMakeLists.txt, fixture "lab"). Lists, not sets: the order
+# is the order of servers.tsv.
 declare -A PROFILES=(
   [base]="db-master-01 redis-01 haproxy-01"
-  [redis]="redis-01 redis-02 redis-03 haproxy-01 haproxy-02"
+  [redis]="redis-01 redis-02 redis-03 haproxy-01 haproxy-02"                        # module 4
+  [pg]="db-master-01 db-slave-01 db-slave-02 haproxy-01 haproxy-02"                 # module 3
+  [rabbitmq]="queue-01 queue-02 queue-03 haproxy-01 haproxy-02"                     # module 5
+  [galera]="maria-01 maria-02 maria-03 proxysql-01 proxysql-02"                     # modules 7, 8
+  [minio]="minio-01 minio-02 minio-03"                                              # module 6 (plan only)
+  [k8s]="k8s-master-01 k8s-master-02 k8s-master-03 k8s-worker-01"                  # module 9 (plan only)
   [full]="db-master-01 db-slave-01 db-slave-02 redis-01 redis-02 redis-03 queue-01 queue-02 queue-03
           maria-01 maria-02 maria-03 haproxy-01 haproxy-02"
+  # redis + pg + rabbitmq + galera (every module the lab can run), minio-01..03 and one k8s master and
+  # worker for `plan` of modules 6 and 9: 21 servers.
+  [ci]="db-master-01 db-slave-01 db-slave-02 redis-01 redis-02 redis-03 queue-01 queue-02 queue-03
+        maria-01 maria-02 maria-03 haproxy-01 haproxy-02 proxysql-01 proxysql-02
+        minio-01 minio-02 minio-03 k8s-master-01 k8s-worker-01"
 )
 
-BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-90}   # systemd up to multi-user, per server
+# Servers boot together; the boot wait fails when NO server finished booting for BOOT_TIMEOUT seconds (so a
+# 24-server fleet on 2 busy cores gets the time it needs, and a stuck one still fails in bounded time).
+BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-90}
 SSH_TIMEOUT=${LAB_SSH_TIMEOUT:-60}     # first successful key login, per server
+PARALLEL=${LAB_PARALLEL:-4}            # servers created / removed at once (docker run is CPU-heavy here)
 
-cname()  { echo "kbz-lab-$1"; }            # container name of a lab host
-volname() { echo "kbz-lab-$1-docker"; }    # its /var/lib/docker volume (nested dockerd needs a real fs)
+cname()  { echo "$LAB_NAME-$1"; }            # container name of a lab host
+volname() { echo "$LAB_NAME-$1-docker"; }    # its /var/lib/docker volume (nested dockerd needs a real fs)
 
 # fleet_field HOST COLUMN: one field of the host's real row (columns as in fleet.tsv's header).
 fleet_field() {
@@ -37,9 +53,11 @@ profile_hosts() {
   echo ${PROFILES[$1]}
 }
 
-# Containers of the lab that exist now (running or not), by lab hostname.
+# This instance's lab containers that exist now (running or not), by lab hostname. Containers without the
+# kbz-lab.instance label are instance 0's (made before LAB_INSTANCE existed).
 existing_hosts() {
-  docker ps -a --filter label=kbz-lab.host --format '{{.Label "kbz-lab.host"}}' | sort
+  docker ps -a --filter label=kbz-lab.host --format '{{.Label "kbz-lab.host"}}|{{.Label "kbz-lab.instance"}}' |
+    awk -F'|' -v me="$LAB_INSTANCE" '{ i = ($2 == "" ? 0 : $2) } i == me {print $1}' | sort
 }
 
 ensure_network() {
@@ -51,12 +69,14 @@ ensure_network() {
   fi
   log "creating network $LAB_NET ($LAB_SUBNET, gateway $LAB_GATEWAY)"
   docker network create --driver bridge --subnet "$LAB_SUBNET" --gateway "$LAB_GATEWAY" \
-    -o com.docker.network.bridge.name="$LAB_BRIDGE" --label kbz-lab=1 "$LAB_NET" >/dev/null
+    -o com.docker.network.bridge.name="$LAB_BRIDGE" "${LAB_LABELS[@]}" "$LAB_NET" >/dev/null \
+    || die "could not create network $LAB_NET ($LAB_SUBNET): another docker network may use that subnet"
 }
 
 # What the lab servers may send beyond the lab network: apt (http/https) and DNS, nothing else.
 # Docker's FORWARD rules already refuse new connections from outside to the lab (no published ports).
-# DOCKER-USER is the chain docker leaves to us; -C first so repeated `up` adds nothing twice.
+# DOCKER-USER is the chain docker leaves to us; -C first so repeated `up` adds nothing twice. Every rule names
+# this instance's bridge, so instances add and remove only their own; -w: several labs may edit at once.
 EGRESS_RULES=(
   "-i $LAB_BRIDGE -o $LAB_BRIDGE -j RETURN"
   "-i $LAB_BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN"
@@ -70,7 +90,7 @@ ensure_egress_rules() {
   for ((i = ${#EGRESS_RULES[@]} - 1; i >= 0; i--)); do   # -I 1 in reverse keeps the order above
     rule=${EGRESS_RULES[$i]}
     # shellcheck disable=SC2086  # the rule is a list of words on purpose
-    iptables -C DOCKER-USER $rule 2>/dev/null || iptables -I DOCKER-USER 1 $rule
+    iptables -w 30 -C DOCKER-USER $rule 2>/dev/null || iptables -w 30 -I DOCKER-USER 1 $rule
   done
 }
 remove_egress_rules() {
@@ -78,7 +98,7 @@ remove_egress_rules() {
   command -v iptables >/dev/null || return 0
   for rule in "${EGRESS_RULES[@]}"; do
     # shellcheck disable=SC2086
-    while iptables -D DOCKER-USER $rule 2>/dev/null; do :; done
+    while iptables -w 30 -D DOCKER-USER $rule 2>/dev/null; do :; done
   done
 }
 
@@ -114,10 +134,10 @@ start_server() {
     fi
   fi
   info "$host: starting $(lab_ip "$host")"
-  docker volume create --label kbz-lab=1 --label kbz-lab.host="$host" "$(volname "$host")" >/dev/null
+  docker volume create "${LAB_LABELS[@]}" --label kbz-lab.host="$host" "$(volname "$host")" >/dev/null
   docker run -d --name "$c" --hostname "$host" \
     --network "$LAB_NET" --ip "$(lab_ip "$host")" \
-    --label kbz-lab=1 --label kbz-lab.host="$host" --label kbz-lab.spec="$spec" \
+    "${LAB_LABELS[@]}" --label kbz-lab.host="$host" --label kbz-lab.spec="$spec" \
     "${RUN_FLAGS[@]}" -v "$(volname "$host")":/var/lib/docker \
     "$image" >/dev/null || die "$host: docker run failed"
 }
@@ -137,25 +157,49 @@ explain_server() {
   timeout 10 "$DOCKER" exec "$c" systemctl list-jobs --no-legend 2>/dev/null | head -n 5 | sed 's/^/      waiting: /' >&2 || true
 }
 
-# Boot finished = systemd reached running or degraded and sshd has its host keys.
-wait_booted() {
-  local host=$1 c; c=$(cname "$host")
-  local deadline=$((SECONDS + BOOT_TIMEOUT)) state=""
-  while ((SECONDS < deadline)); do
-    [ "$(docker container inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] \
-      || { explain_server "$host"; die "$host: container stopped during boot"; }
-    state=$(timeout 10 "$DOCKER" exec "$c" systemctl is-system-running 2>/dev/null || true)
-    case $state in
-      running|degraded)
-        if docker exec "$c" test -s /etc/ssh/ssh_host_ed25519_key.pub; then
-          [ "$state" = degraded ] && warn "$host: systemd degraded: $(docker exec "$c" systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
-          return 0
-        fi ;;
-    esac
+# Boot finished = systemd reached running or degraded and sshd has its host keys. One look, no wait:
+# 0 = booted, 1 = not yet (its systemd state in BOOT_STATE[host]); a stopped container ends the run.
+declare -A BOOT_STATE=()
+server_booted() {
+  local host=$1 c state; c=$(cname "$host")
+  [ "$(docker container inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] \
+    || { explain_server "$host"; die "$host: container stopped during boot"; }
+  state=$(timeout 10 "$DOCKER" exec "$c" systemctl is-system-running 2>/dev/null || true)
+  BOOT_STATE[$host]=${state:-none}
+  case $state in
+    running|degraded)
+      docker exec "$c" test -s /etc/ssh/ssh_host_ed25519_key.pub || return 1
+      [ "$state" = degraded ] && warn "$host: systemd degraded: $(docker exec "$c" systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
+      return 0 ;;
+  esac
+  return 1
+}
+
+# wait_fleet_booted HOST...: poll every server still booting, once a second; as each one is booted, give it
+# the lab key and read its host keys into known_hosts.tmp. Fails when none finished for BOOT_TIMEOUT seconds.
+wait_fleet_booted() {
+  local pending=("$@") next host t0=$SECONDS progress=$SECONDS
+  : >"$LAB_DIR/known_hosts.tmp"
+  while ((${#pending[@]})); do
+    next=()
+    for host in "${pending[@]}"; do
+      if server_booted "$host"; then
+        install_lab_key "$host"
+        host_key_lines "$host" >>"$LAB_DIR/known_hosts.tmp"
+        progress=$SECONDS
+      else
+        next+=("$host")
+      fi
+    done
+    pending=("${next[@]}")
+    ((${#pending[@]})) || break
+    if ((SECONDS - progress >= BOOT_TIMEOUT)); then
+      for host in "${pending[@]}"; do explain_server "$host"; warn "$host: systemd state ${BOOT_STATE[$host]:-none}"; done
+      die "not booted: ${pending[*]} (no server finished booting for ${BOOT_TIMEOUT}s; LAB_BOOT_TIMEOUT)"
+    fi
     sleep 1
   done
-  explain_server "$host"
-  die "$host: not booted after ${BOOT_TIMEOUT}s (systemd state: ${state:-none})"
+  info "$# servers booted in $((SECONDS - t0)) s"
 }
 
 # Production logs in as root with a key: put the lab key in root's authorized_keys (once).
@@ -229,34 +273,40 @@ write_settings() {
     echo '  version: ""'
     bundle_images_yaml           # images: {...} for the service images built so far (lib/bundle.sh)
     echo "image_bundle_dir: $LAB_DIR/bundle"
+    echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
   } >"$LAB_DIR/kbz.yaml.tmp"
   mv "$LAB_DIR/kbz.yaml.tmp" "$LAB_DIR/kbz.yaml"
 }
 
 # ---- the commands ---------------------------------------------------------------------------------------
 
+FLEET_IMAGE=""
+start_fleet_server() { start_server "$1" "$FLEET_IMAGE"; }
+remove_unwanted_server() { info "$1: not in the profile, removing"; remove_server "$1"; }
+
 fleet_up() {
-  local profile=$1 image host
+  local profile=$1 host
   local want; want=$(profile_hosts "$profile")
   build_server_image
-  image=$(server_image_tag)
+  FLEET_IMAGE=$(server_image_tag)
   ensure_network
   ensure_egress_rules
   ensure_lab_key
 
-  log "profile $profile: $want"
-  for host in $(existing_hosts); do
-    [[ " $want " == *" $host "* ]] || { info "$host: not in profile $profile, removing"; remove_server "$host"; }
-  done
-  for host in $want; do start_server "$host" "$image"; done
+  log "profile $profile ($(wc -w <<<"$want") servers, instance $LAB_INSTANCE, $LAB_SUBNET): $want"
+  local extra=()
+  for host in $(existing_hosts); do [[ " $want " == *" $host "* ]] || extra+=("$host"); done
+  if ((${#extra[@]})); then
+    run_bounded "$PARALLEL" remove_unwanted_server "${extra[@]}"
+    [ -z "$RUN_FAILED" ] || die "could not remove $RUN_FAILED"
+  fi
+  # shellcheck disable=SC2086  # $want is a list of host names
+  run_bounded "$PARALLEL" start_fleet_server $want
+  [ -z "$RUN_FAILED" ] || die "could not start $RUN_FAILED"
 
-  log "waiting for systemd and sshd (at most ${BOOT_TIMEOUT}s + ${SSH_TIMEOUT}s per server)"
-  : >"$LAB_DIR/known_hosts.tmp"
-  for host in $want; do
-    wait_booted "$host"
-    install_lab_key "$host"
-    host_key_lines "$host" >>"$LAB_DIR/known_hosts.tmp"
-  done
+  log "waiting for systemd and sshd (fails after ${BOOT_TIMEOUT}s without a server finishing its boot; ${SSH_TIMEOUT}s per login)"
+  # shellcheck disable=SC2086
+  wait_fleet_booted $want
   mv "$LAB_DIR/known_hosts.tmp" "$LAB_DIR/known_hosts"
   for host in $want; do wait_ssh "$host"; info "$host: ssh ok ($(lab_ip "$host"))"; done
 
@@ -265,12 +315,22 @@ fleet_up() {
   echo "$profile" >"$LAB_DIR/profile"
 }
 
+removing_server() { info "removing $1"; remove_server "$1"; }
+
 fleet_down() {
-  local host
-  for host in $(existing_hosts); do info "removing $host"; remove_server "$host"; done
-  # Volumes of servers whose container is already gone (a crash between rm and volume rm).
-  docker volume ls -q --filter label=kbz-lab.host 2>/dev/null | xargs -r "$DOCKER" volume rm -f >/dev/null || true
-  docker volume ls -q 2>/dev/null | grep '^kbz-lab-.*-docker$' | xargs -r "$DOCKER" volume rm -f >/dev/null || true
+  local hosts; hosts=$(existing_hosts)
+  # shellcheck disable=SC2086  # a list of host names
+  if [ -n "$hosts" ]; then
+    run_bounded "$PARALLEL" removing_server $hosts
+    [ -z "$RUN_FAILED" ] || warn "could not remove $RUN_FAILED"
+  fi
+  # Volumes of this instance's servers whose container is already gone (a crash between rm and volume rm):
+  # by label, and by name for volumes made before the labels (the name pattern is this instance's only:
+  # kbz-lab-* never matches kbz-lab1-*).
+  docker volume ls --filter label=kbz-lab.host --format '{{.Name}}|{{.Label "kbz-lab.instance"}}' 2>/dev/null |
+    awk -F'|' -v me="$LAB_INSTANCE" '{ i = ($2 == "" ? 0 : $2) } i == me {print $1}' |
+    xargs -r "$DOCKER" volume rm -f >/dev/null || true
+  docker volume ls -q 2>/dev/null | grep -- "^$LAB_NAME-.*-docker\$" | xargs -r "$DOCKER" volume rm -f >/dev/null || true
   if docker network inspect "$LAB_NET" >/dev/null 2>&1; then
     info "removing network $LAB_NET"
     docker network rm "$LAB_NET" >/dev/null || warn "could not remove network $LAB_NET"
@@ -281,7 +341,7 @@ fleet_down() {
 fleet_status() {
   local profile="(none)" host c ip state
   [ -f "$LAB_DIR/profile" ] && profile=$(cat "$LAB_DIR/profile")
-  echo "profile: $profile   network: $LAB_NET $LAB_SUBNET   state: $LAB_DIR"
+  echo "instance: $LAB_INSTANCE   profile: $profile   network: $LAB_NET $LAB_SUBNET   state: $LAB_DIR"
   printf '%-14s %-14s %-10s %-10s %s\n' HOST ADDRESS CONTAINER SYSTEMD SSH
   for host in $(existing_hosts); do
     c=$(cname "$host"); ip=$(lab_ip "$host")

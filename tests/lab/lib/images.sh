@@ -3,6 +3,11 @@
 #   kbz-lab/debian:bookworm-<hash>   debootstrap minbase, imported           (the root of everything)
 #   kbz-lab/server:<hash>            systemd + sshd "server"                 (one container per lab host)
 # Tags carry a hash of their inputs, so an existing tag means "already built": no rebuild.
+# Images are shared by every lab instance and checkout on the machine: builds (and `down --purge`) hold the
+# machine-wide lock $LAB_IMAGES_LOCK, so two labs needing the same tag build it once (the second one waits,
+# then finds it cached) and never race on the temporary :building tags.
+IMAGE_LOCK_WAIT=${LAB_IMAGE_LOCK_WAIT:-3600}   # a cold build of every service image takes ≈ 15 min here
+with_image_lock() { with_lock 8 "$LAB_IMAGES_LOCK" "$IMAGE_LOCK_WAIT" "the lab's image builds" "$@"; }
 
 DEBIAN_MIRROR="${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SERVER_CTX="$LAB_SRC/images/server"
@@ -19,7 +24,8 @@ server_image_tag() {
 }
 
 # debootstrap into a scratch dir (≈1 min), then stream it into `docker import`.
-build_base_image() {
+build_base_image() { with_image_lock build_base_image_locked; }
+build_base_image_locked() {
   local tag; tag=$(base_image_tag)
   if image_exists "$tag"; then info "base image $tag cached"; return 0; fi
   log "building base image $tag (debootstrap --variant=minbase bookworm)"
@@ -49,7 +55,8 @@ docker_build() {
   fi
 }
 
-build_server_image() {
+build_server_image() { with_image_lock build_server_image_locked; }
+build_server_image_locked() {
   build_base_image
   local tag; tag=$(server_image_tag)
   if image_exists "$tag"; then info "server image $tag cached"; return 0; fi
