@@ -56,7 +56,6 @@ std::string utc_stamp() {
   return buf;
 }
 
-
 }  // namespace
 
 Result<std::filesystem::path> open_run_log(const std::filesystem::path& workdir,

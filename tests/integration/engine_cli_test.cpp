@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -280,6 +281,36 @@ TEST_F(EngineCli, VerifyJsonGivesEveryHostAndCheck) {
     const bool failing = h["host"] == fleet_->hostname(1);
     EXPECT_EQ(h["fail"], failing ? 1 : 0) << h.dump();
     EXPECT_EQ(h["pass"], failing ? 1 : 2) << h.dump();
+  }
+}
+
+// Every command writes its run log with every remote command (verify included), and one rule for a missing
+// --config: a file named on the command line must exist, for plan/apply as for verify.
+TEST_F(EngineCli, EveryRunIsLoggedAndANamedMissingConfigIsRefused) {
+  ASSERT_EQ(apply_json()["totals"]["failed"], 0);
+  ASSERT_EQ(kbz({"verify", "--module", "90"}).exit_status, 0);
+  ASSERT_EQ(kbz({"plan", "--module", "90"}).exit_status, 0);
+  ASSERT_EQ(kbz({"exec", "--", "true"}).exit_status, 0);
+  std::map<std::string, std::string> logs;  // command -> log text
+  for (const auto& e : fs::directory_iterator(workdir_ / "logs")) {
+    const std::string name = e.path().filename().string();
+    for (const char* cmd : {"apply", "verify", "plan", "exec"})
+      if (name.find(std::string("-") + cmd) != std::string::npos) logs[cmd] += slurp(e.path());
+  }
+  for (const char* cmd : {"apply", "verify", "plan", "exec"}) {
+    ASSERT_TRUE(logs.contains(cmd)) << "no log for " << cmd;
+    EXPECT_NE(logs[cmd].find("connected in"), std::string::npos) << cmd << " logs its connections";
+    EXPECT_NE(logs[cmd].find(fleet_->hostname(0)), std::string::npos) << cmd;
+  }
+  // verify's batch went on stdin: the log holds the script itself, so the check command is there.
+  EXPECT_NE(logs["verify"].find("grep -x \"listen="), std::string::npos) << logs["verify"];
+
+  fs::remove(workdir_ / "kbz.yaml");  // the fixture names it with --config: now a named file that is missing
+  for (const char* cmd : {"plan", "apply", "verify"}) {
+    auto r = kbz({cmd, "--module", "90"});
+    EXPECT_EQ(r.exit_status, 2) << cmd << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("kbz.yaml: cannot read the settings file"), std::string::npos)
+        << cmd << ": " << r.err;
   }
 }
 

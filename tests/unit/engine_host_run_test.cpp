@@ -259,3 +259,36 @@ TEST(WorkdirLock, StaleLockOfADeadPidIsTakenOverWithAWarning) {
 }
 
 }  // namespace
+
+namespace {
+
+// A host that dies during a command (found on the lab: docker kill of a server during apply): every exec
+// from the Nth one on fails like a lost session.
+class DyingConnection : public Connection {
+ public:
+  DyingConnection(const Host& h, int dies_at) : inner_(h), dies_at_(dies_at) {}
+  const Host& host() const override { return inner_.host(); }
+  Result<ExecResult> run(const ExecRequest& r) override {
+    if (++execs_ >= dies_at_) return fail(ErrorKind::Connect, "connection lost during a command");
+    return inner_.run(r);
+  }
+  Result<UploadOutcome> upload(const UploadRequest& r) override { return inner_.upload(r); }
+  Result<std::string> read_file(const std::string& p) override { return inner_.read_file(p); }
+  const TransportStats& stats() const override { return inner_.stats(); }
+
+ private:
+  LocalConnection inner_;
+  int dies_at_;
+  int execs_ = 0;
+};
+
+TEST_F(HostRunTest, TheRecapNamesTheFirstFailureNotTheLockReleaseAfterIt) {
+  DyingConnection conn(host_, 2);  // the checks pass (exec 1), the first apply is lost (exec 2), and so on
+  const HostRun r = run_host(conn, job(RunMode::Apply));
+  EXPECT_EQ(r.first_failure(), "app-dir: connection lost during a command");
+  ASSERT_EQ(r.cleanup_errors.size(), 1u) << "the lock release failed too, and is said after";
+  EXPECT_NE(r.cleanup_errors[0].find("not released: connection lost"), std::string::npos)
+      << r.cleanup_errors[0];
+}
+
+}  // namespace
