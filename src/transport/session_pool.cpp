@@ -4,8 +4,8 @@
 #include <mutex>
 
 #include "kbz/core/run_log.hpp"
-#include "kbz/transport/exec_log.hpp"
 #include "kbz/transport/connection.hpp"
+#include "kbz/transport/exec_log.hpp"
 #include "transport/ssh_connection.hpp"
 
 namespace kbz {

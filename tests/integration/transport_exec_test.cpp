@@ -4,9 +4,9 @@
 #include <fstream>
 
 #include "kbz/core/run_log.hpp"
-#include "kbz/transport/exec_log.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/transport/connection.hpp"
+#include "kbz/transport/exec_log.hpp"
 #include "sshd_fixture.hpp"
 
 namespace kbz {

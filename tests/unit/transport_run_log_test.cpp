@@ -6,8 +6,8 @@
 #include <regex>
 
 #include "kbz/core/run_log.hpp"
-#include "kbz/transport/exec_log.hpp"
 #include "kbz/core/secret.hpp"
+#include "kbz/transport/exec_log.hpp"
 
 namespace kbz {
 namespace {
