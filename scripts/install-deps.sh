@@ -8,7 +8,7 @@ SUDO=""
 
 BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
   libssh-dev libssl-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libkainjow-mustache-dev nlohmann-json3-dev libdtl-dev libhowardhinnant-date-dev tzdata libgtest-dev libgmock-dev
+  libkainjow-mustache-dev nlohmann-json3-dev libdtl-dev libhowardhinnant-date-dev tzdata libarchive-dev libgtest-dev libgmock-dev
   clang-16 libclang-rt-16-dev clang-format)
 # Test-time tools: a real OpenSSH server for integration tests, sudo for the non-root test user,
 # pdsh, GNU time and python3 for the benchmark, docker.io + debootstrap + jq for the lab of

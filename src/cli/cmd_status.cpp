@@ -7,34 +7,21 @@
 #include "kbz/core/secret.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/suivi.hpp"
-#include "kbz/report/text_format.hpp"
+#include "kbz/run/verify_run.hpp"
 
 namespace kbz {
 
 int cmd_status(const GlobalOptions& g) {
-  auto runs = load_runs(g.workdir);
-  if (!runs) {
-    std::cerr << "kbz-install status: " << mask(runs.error().message) << '\n';
-    return static_cast<int>(ExitCode::BadInput);
-  }
-  SuiviContext ctx;
-  ctx.generated_utc = now_utc_iso();
-  ctx.version = KBZ_VERSION;
-  ctx.command_prefix = command_prefix(g);
   // Titles from the module definitions when they load; the built-in list covers modules not written yet.
-  if (auto modules = load_all_modules(module_source_of(g)); modules)
-    for (const auto& m : *modules) {
-      ctx.titles[m.number] = m.title_fr;
-      ctx.available.insert(m.number);
-    }
-
-  const std::string text = render_suivi(*runs, ctx);
-  const std::string path = (std::filesystem::path(g.workdir) / "SUIVI_INSTALLATION_V2.md").string();
-  if (auto w = write_file_atomic(path, text); !w) {
-    std::cerr << "kbz-install status: " << mask(w.error().message) << '\n';
-    return static_cast<int>(ExitCode::HostFailure);
+  std::vector<Module> modules;
+  if (auto loaded = load_all_modules(module_source_of(g)); loaded) modules = std::move(*loaded);
+  auto text = write_suivi(g, modules);
+  if (!text) {
+    std::cerr << "kbz-install status: " << mask(text.error().message) << '\n';
+    return static_cast<int>(text.error().kind == ErrorKind::Input ? ExitCode::BadInput
+                                                                  : ExitCode::HostFailure);
   }
-  std::cout << text;
+  std::cout << *text;
   return 0;
 }
 

@@ -34,7 +34,9 @@ json to_json(const RunRecord& r) {
               {"checks_failed", r.checks_failed},
               {"checks_warned", r.checks_warned},
               {"problems", r.problems},
-              {"report_path", r.report_path}};
+              {"report_path", r.report_path},
+              {"log_path", r.log_path},
+              {"archive_path", r.archive_path}};
 }
 
 RunRecord from_json(const json& j) {
@@ -53,6 +55,8 @@ RunRecord from_json(const json& j) {
   r.checks_warned = j.value("checks_warned", 0);
   r.problems = j.value("problems", std::vector<std::string>{});
   r.report_path = j.value("report_path", "");
+  r.log_path = j.value("log_path", "");
+  r.archive_path = j.value("archive_path", "");
   return r;
 }
 
@@ -92,10 +96,12 @@ RunRecord to_record(const RunSummary& run) {
   r.hosts = static_cast<int>(run.hosts.size());
   for (const auto& h : run.hosts) {
     const int failed = h.count(StepStatus::Failed);
-    if (failed > 0 || h.unreachable || !h.error.empty()) ++r.hosts_failed;
+    if (failed > 0 || h.unreachable || !h.error.empty() || !h.cleanup_errors.empty()) ++r.hosts_failed;
     r.changed += h.count(StepStatus::Changed);
     r.failed_steps += failed;
     if (!h.error.empty()) r.problems.push_back(mask(fmt::format("{}: {}", h.host.hostname, h.error)));
+    for (const auto& e : h.cleanup_errors)
+      r.problems.push_back(mask(fmt::format("{}: {}", h.host.hostname, e)));
     for (const auto& s : h.steps)
       if (s.status == StepStatus::Failed)
         r.problems.push_back(mask(fmt::format("{}: étape {}: {}", h.host.hostname, s.step_id, s.message)));

@@ -149,6 +149,7 @@ class Renderer {
          md_code(ctx_.command_line.empty() ? fmt::format("kbz-install verify --module {}", m_.number)
                                            : ctx_.command_line));
     line("| Version de kbz-install | {} |", md_cell(ctx_.version));
+    if (!ctx_.archive_path.empty()) line("| Archive des journaux | {} |", md_code(ctx_.archive_path));
     line("| Inventaire | {} |", md_code(r_.inventory_path));
     line("| Serveurs ciblés | {} |", hosts_.size());
     line("| Serveurs injoignables | {} |", unreachable_.size());

@@ -206,7 +206,9 @@ Result<RunSummary> run_module(Run& run, const ModuleRunRequest& req) {
   summary.interrupted = interrupted();
   summary.duration = std::chrono::duration_cast<Millis>(Clock::now() - started);
 
-  if (auto rec = record_run(run.options().workdir, to_record(summary)); !rec) {
+  RunRecord record = to_record(summary);
+  record.log_path = run.log_relative();
+  if (auto rec = record_run(run.options().workdir, record); !rec) {
     run_log()->warn("run not recorded: {}", rec.error().message);
     summary.warnings.push_back("run not recorded: " + rec.error().message);
   }

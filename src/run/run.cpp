@@ -46,11 +46,19 @@ Result<std::unique_ptr<Run>> Run::open(const GlobalOptions& g, std::string_view 
   }
 
   run->pool_ = std::make_unique<SessionPool>(g.connect_options());
-  if (auto path = open_run_log(g.workdir, command); path)
-    run->log_path_ = *path;
-  else
-    return fail(ErrorKind::Io, fmt::format("no run log: {}", path.error().message));
+  if (auto ok = run->open_log(command); !ok) return std::unexpected(ok.error());
   return run;
+}
+
+Result<void> Run::open_log(std::string_view command) {
+  auto path = open_run_log(options_.workdir, command);
+  if (!path) return fail(ErrorKind::Io, fmt::format("no run log: {}", path.error().message));
+  log_path_ = *path;
+  return {};
+}
+
+std::string Run::log_relative() const {
+  return std::filesystem::path(log_path_).lexically_relative(options_.workdir).string();
 }
 
 Result<const Module*> Run::module(int number) const {
@@ -118,6 +126,7 @@ Result<std::vector<Host>> Run::selected_hosts() const {
 }
 
 Result<void> Run::lock_workdir(const std::string& what, std::string* warning) {
+  if (workdir_lock_) return {};
   auto lock = WorkdirLock::acquire(options_.workdir, what, warning);
   if (!lock) return std::unexpected(lock.error());
   workdir_lock_.emplace(std::move(*lock));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kbz/run/options.hpp"
+#include "kbz/run/verify_run.hpp"
 
 namespace kbz {
 
@@ -13,7 +14,6 @@ int cmd_inventory(const GlobalOptions& g);
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& command);
 int cmd_plan(const GlobalOptions& g, int module);
 int cmd_apply(const GlobalOptions& g, int module, const std::string& from_step);
-enum class VerifyMode { ChecksOnly, WithFailover };  // --failover runs the disruptive scenarios too
 int cmd_verify(const GlobalOptions& g, std::optional<int> module, VerifyMode mode);
 int cmd_status(const GlobalOptions& g);
 enum class DocsMode { Write, Check };  // Check: fail when a doc is out of date, change nothing

@@ -19,6 +19,8 @@ struct RunRecord {
   int checks_passed = 0, checks_failed = 0, checks_warned = 0;
   std::vector<std::string> problems;  // masked one-liners: "redis-01: step docker-running: ..."
   std::string report_path;            // verify only
+  std::string log_path;               // logs/<UTC>-<command>.log of this run (relative to the workdir)
+  std::string archive_path;           // verify only: logs/archive/<UTC>-module<N>.tar.gz
 };
 
 // Appends atomically (temp file + rename; the file is never half-written).

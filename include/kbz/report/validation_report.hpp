@@ -25,6 +25,7 @@ struct ReportContext {
   std::vector<CredentialFileState> credentials;
   int next_module = 0;  // 0 = last module
   std::string next_module_title;
+  std::string archive_path;  // logs/archive/<UTC>-module<N>.tar.gz: where this run's logs and report are kept
 };
 
 // PartlyValidated: nothing failed, but some checks could not be tested here (lab: "non testé dans le lab").

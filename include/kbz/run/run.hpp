@@ -51,7 +51,8 @@ class Run {
   // Every target narrowed by --hosts (exec).
   Result<std::vector<Host>> selected_hosts() const;
 
-  // Apply: one apply per working folder at a time (two would race on the hosts and on credentials/).
+  // Apply: one apply per working folder at a time (two would race on the hosts and on credentials/). Taking
+  // it twice in one run (a chain) is fine.
   Result<void> lock_workdir(const std::string& what, std::string* warning);
 
   Result<Connection*> connect(const Host& host);
@@ -61,6 +62,10 @@ class Run {
   Result<Connection*> reconnect(const Host& host);
   TransportStats transport_stats() const;
   const std::filesystem::path& log_path() const { return log_path_; }
+  // The log path relative to the workdir (what run records and archives name).
+  std::string log_relative() const;
+  // A new run log for the next command of a chain (apply --all: one log per module apply and verify).
+  Result<void> open_log(std::string_view command);
 
  private:
   explicit Run(const GlobalOptions& options);
