@@ -53,14 +53,29 @@ int main(int argc, char** argv) {
   std::string from_step;
   auto* plan = app.add_subcommand("plan", "show what apply would change, with diffs; changes nothing");
   plan->add_option("--module", module, "module number")->required();
-  auto* apply = app.add_subcommand("apply", "apply a module: hosts in parallel, steps in order");
-  apply->add_option("--module", module, "module number")->required();
-  apply->add_option("--from-step", from_step, "skip the steps before this step id");
+  auto* apply = app.add_subcommand("apply", "apply a module (or --all): hosts in parallel, steps in order");
+  bool all = false;
+  int from_module = 0;
+  bool apply_failover = false;
+  auto* apply_module = apply->add_option("--module", module, "module number");
+  auto* apply_all =
+      apply->add_flag("--all", all, "every module in order, each followed by its verify; stops at a failure");
+  apply_module->excludes(apply_all);
+  apply->add_option("--from-step", from_step, "skip the steps before this step id")->excludes(apply_all);
+  apply->add_option("--from-module", from_module, "with --all: start at this module")->needs(apply_all);
+  apply
+      ->add_flag("--failover", apply_failover,
+                 "with --all: run each module's failover scenarios in its verify")
+      ->needs(apply_all);
 
   std::optional<int> verify_module;
   bool failover = false;
   auto* verify = app.add_subcommand("verify", "check modules on the real hosts and write the French report");
-  verify->add_option("--module", verify_module, "module number (default: every module applied so far)");
+  auto* verify_one =
+      verify->add_option("--module", verify_module, "module number (default: every module applied so far)");
+  bool verify_all = false;
+  verify->add_flag("--all", verify_all, "every module this binary has, in order; stops at a failure")
+      ->excludes(verify_one);
   verify->add_flag("--failover", failover, "also run the module's failover scenarios (disruptive)");
 
   auto* status =
@@ -92,10 +107,18 @@ int main(int argc, char** argv) {
   if (*inventory) return kbz::cmd_inventory(g);
   if (*exec) return kbz::cmd_exec(g, command);
   if (*plan) return kbz::cmd_plan(g, module);
+  const auto verify_mode = [](bool f) {
+    return f ? kbz::VerifyMode::WithFailover : kbz::VerifyMode::ChecksOnly;
+  };
+  if (*apply && all)
+    return kbz::cmd_chain(g, kbz::ChainMode::ApplyAndVerify, from_module, verify_mode(apply_failover));
+  if (*apply && !*apply_module) {
+    std::cerr << "apply: --module N or --all is required\n" << apply->help();
+    return static_cast<int>(kbz::ExitCode::BadInput);
+  }
   if (*apply) return kbz::cmd_apply(g, module, from_step);
-  if (*verify)
-    return kbz::cmd_verify(g, verify_module,
-                           failover ? kbz::VerifyMode::WithFailover : kbz::VerifyMode::ChecksOnly);
+  if (*verify && verify_all) return kbz::cmd_chain(g, kbz::ChainMode::VerifyOnly, 0, verify_mode(failover));
+  if (*verify) return kbz::cmd_verify(g, verify_module, verify_mode(failover));
   if (*status) return kbz::cmd_status(g);
   if (*docs) return kbz::cmd_docs(g, check ? kbz::DocsMode::Check : kbz::DocsMode::Write, docs_dir);
   if (*cred_init) return kbz::cmd_credentials_init(g, cred_module);

@@ -72,22 +72,6 @@ nlohmann::json to_json(const RunSummary& s) {
           {"totals", totals}};
 }
 
-void print_recap(std::ostream& out, const RunSummary& s, size_t width) {
-  out << '\n'
-      << fmt::format("{:<{}}  {:>4}  {:>7}  {:>6}  {:>7}  {:>9}", "host", width, "ok", "changed", "failed",
-                     "skipped", "duration")
-      << '\n';
-  for (const auto& h : s.hosts) {
-    out << fmt::format("{:<{}}  {:>4}  {:>7}  {:>6}  {:>7}  {:>9}", h.host.hostname, width,
-                       h.count(StepStatus::Ok), h.count(StepStatus::Changed), h.count(StepStatus::Failed),
-                       h.count(StepStatus::Skipped), seconds(h.duration));
-    // The first failure says why; what failed while cleaning up comes after it.
-    if (const auto why = h.first_failure(); !why.empty()) out << "  " << mask(why);
-    for (const auto& e : h.cleanup_errors) out << "  (then: " << mask(e) << ")";
-    out << '\n';
-  }
-}
-
 void print_plan(std::ostream& out, const RunSummary& s, const Module& m) {
   out << fmt::format("plan: module {} ({}) on {} host(s); nothing is changed\n", m.number, m.title,
                      s.hosts.size());
@@ -116,6 +100,22 @@ void print_plan(std::ostream& out, const RunSummary& s, const Module& m) {
 }
 
 }  // namespace
+
+void print_recap(std::ostream& out, const RunSummary& s, size_t width) {
+  out << '\n'
+      << fmt::format("{:<{}}  {:>4}  {:>7}  {:>6}  {:>7}  {:>9}", "host", width, "ok", "changed", "failed",
+                     "skipped", "duration")
+      << '\n';
+  for (const auto& h : s.hosts) {
+    out << fmt::format("{:<{}}  {:>4}  {:>7}  {:>6}  {:>7}  {:>9}", h.host.hostname, width,
+                       h.count(StepStatus::Ok), h.count(StepStatus::Changed), h.count(StepStatus::Failed),
+                       h.count(StepStatus::Skipped), seconds(h.duration));
+    // The first failure says why; what failed while cleaning up comes after it.
+    if (const auto why = h.first_failure(); !why.empty()) out << "  " << mask(why);
+    for (const auto& e : h.cleanup_errors) out << "  (then: " << mask(e) << ")";
+    out << '\n';
+  }
+}
 
 int run_module_command(const GlobalOptions& g, RunMode mode, int number, const std::string& from_step) {
   const bool apply = mode == RunMode::Apply;

@@ -8,4 +8,6 @@
 
 namespace kbz {
 int run_module_command(const GlobalOptions& g, RunMode mode, int module, const std::string& from_step);
+// The recap table after an apply (hosts, counts, duration, each host's first failure).
+void print_recap(std::ostream& out, const RunSummary& summary, size_t width);
 }  // namespace kbz

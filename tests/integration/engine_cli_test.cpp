@@ -314,5 +314,46 @@ TEST_F(EngineCli, EveryRunIsLoggedAndANamedMissingConfigIsRefused) {
   }
 }
 
+// apply --all: every module in order, each apply followed by its verify; the first failure stops the chain
+// (later modules untouched) and says how to resume; --from-module resumes; each module run is archived.
+TEST_F(EngineCli, ApplyAllStopsAtTheFirstFailureAndFromModuleResumes) {
+  const fs::path later = workdir_ / "modules" / "92-later";
+  fs::create_directories(later);
+  std::ofstream(later / "module.yaml")
+      << "number: 92\nid: later\ntitle: Later module\nsteps:\n"
+      << "  - {id: mark, kind: command, check: 'test -f " << (root_ / "later").string() << "', apply: 'touch "
+      << (root_ / "later").string() << "'}\n"
+      << "verify:\n  - {id: marked, command: 'test -f " << (root_ / "later").string() << "'}\n";
+  write_module(fleet_->hostname(1));  // module 90 fails on host 1
+  auto failed = kbz({"apply", "--all"});
+  EXPECT_EQ(failed.exit_status, 1) << failed.out << failed.err;
+  EXPECT_NE(failed.out.find("chain stopped at module 90 (apply)"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find("apply --all --from-module 90"), std::string::npos) << failed.out;
+  EXPECT_FALSE(fs::exists(root_ / "later")) << "module 92 comes after the failure: untouched";
+
+  write_module("none");
+  auto resumed = kbz({"apply", "--all", "--from-module", "90"});
+  EXPECT_EQ(resumed.exit_status, 0) << resumed.out << resumed.err;
+  EXPECT_TRUE(fs::exists(root_ / "later"));
+  EXPECT_NE(resumed.out.find("==> verify --module 92"), std::string::npos) << resumed.out;
+  // SUIVI shows both modules done, each module run has its archive, named in its report.
+  const std::string suivi = slurp(workdir_ / "SUIVI_INSTALLATION_V2.md");
+  EXPECT_NE(suivi.find("✅"), std::string::npos) << suivi;
+  size_t archives = 0;
+  for (const auto& e : fs::directory_iterator(workdir_ / "logs" / "archive"))
+    archives += e.path().string().ends_with(".tar.gz");
+  EXPECT_EQ(archives, 2u);
+  const std::string report = slurp(workdir_ / "reports" / "RAPPORT_VALIDATION_MODULE92.md");
+  EXPECT_NE(report.find("| Archive des journaux | `logs/archive/"), std::string::npos);
+  std::smatch named;
+  ASSERT_TRUE(std::regex_search(report, named, std::regex("logs/archive/[^`]+\\.tar\\.gz"))) << report;
+  auto listing = test::run_process({"/bin/tar", "tzf", (workdir_ / named.str()).string()}, {});
+  EXPECT_EQ(listing.exit_status, 0) << listing.err;
+  EXPECT_NE(listing.out.find("reports/RAPPORT_VALIDATION_MODULE92.md"), std::string::npos) << listing.out;
+  EXPECT_NE(listing.out.find("SUIVI_INSTALLATION_V2.md"), std::string::npos) << listing.out;
+  EXPECT_NE(listing.out.find("apply-module92"), std::string::npos) << "the module's apply log" << listing.out;
+  EXPECT_EQ(listing.out.find("credentials"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kbz
