@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
       apply->add_flag("--all", all, "every module in order, each followed by its verify; stops at a failure");
   apply_module->excludes(apply_all);
   apply->add_option("--from-step", from_step, "skip the steps before this step id")->excludes(apply_all);
+  bool skip_preflight = false;
+  apply->add_flag("--skip-preflight", skip_preflight,
+                  "apply even on hosts whose preflight fails (said in the log)");
   apply->add_option("--from-module", from_module, "with --all: start at this module")->needs(apply_all);
   apply
       ->add_flag("--failover", apply_failover,
@@ -77,6 +80,11 @@ int main(int argc, char** argv) {
   verify->add_flag("--all", verify_all, "every module this binary has, in order; stops at a failure")
       ->excludes(verify_one);
   verify->add_flag("--failover", failover, "also run the module's failover scenarios (disruptive)");
+
+  std::vector<int> preflight_modules;
+  auto* preflight = app.add_subcommand(
+      "preflight", "read-only readiness of the hosts for the selected modules (one exec each)");
+  preflight->add_option("--module", preflight_modules, "module number (repeatable; default: every module)");
 
   auto* status =
       app.add_subcommand("status", "write and print SUIVI_INSTALLATION_V2.md from the recorded runs");
@@ -102,6 +110,7 @@ int main(int argc, char** argv) {
   }
   g.address = address == "public" ? kbz::AddressKind::Public : kbz::AddressKind::Private;
   g.config_given = config->count() > 0;  // a named settings file must exist; the default may be absent
+  g.skip_preflight = skip_preflight;
   kbz::install_interrupt_handler();
 
   if (*inventory) return kbz::cmd_inventory(g);
@@ -120,6 +129,7 @@ int main(int argc, char** argv) {
   if (*verify && verify_all) return kbz::cmd_chain(g, kbz::ChainMode::VerifyOnly, 0, verify_mode(failover));
   if (*verify) return kbz::cmd_verify(g, verify_module, verify_mode(failover));
   if (*status) return kbz::cmd_status(g);
+  if (*preflight) return kbz::cmd_preflight(g, preflight_modules);
   if (*docs) return kbz::cmd_docs(g, check ? kbz::DocsMode::Check : kbz::DocsMode::Write, docs_dir);
   if (*cred_init) return kbz::cmd_credentials_init(g, cred_module);
   std::cerr << app.help();

@@ -72,7 +72,9 @@ int cmd_chain(const GlobalOptions& g, ChainMode mode, int from_module, VerifyMod
       Result<RunSummary> summary = RunSummary{};
       {
         RunProgress progress(std::cout, g.json ? RunProgress::Live::Quiet : RunProgress::Live::Lines, width);
-        summary = run_module(run, ModuleRunRequest{m->number, RunMode::Apply, "", &progress});
+        summary =
+            run_module(run, ModuleRunRequest{m->number, RunMode::Apply, "", &progress,
+                                             g.skip_preflight ? PreflightUse::Skip : PreflightUse::Enforce});
       }
       if (!summary) {
         std::cerr << "kbz-install: " << mask(summary.error().message) << '\n';

@@ -128,7 +128,9 @@ int run_module_command(const GlobalOptions& g, RunMode mode, int number, const s
   {
     RunProgress progress(std::cout, apply && !g.json ? RunProgress::Live::Lines : RunProgress::Live::Quiet,
                          width);
-    summary = run_module(**run, ModuleRunRequest{number, mode, from_step, &progress});
+    summary =
+        run_module(**run, ModuleRunRequest{number, mode, from_step, &progress,
+                                           g.skip_preflight ? PreflightUse::Skip : PreflightUse::Enforce});
   }
   if (!summary) return bad_input(summary.error());
   for (const auto& w : summary->warnings) std::cerr << "kbz-install: warning: " << mask(w) << '\n';

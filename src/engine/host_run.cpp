@@ -94,6 +94,7 @@ class HostWorker {
   HostRun run_;
   std::vector<StepResult> results_;
   std::map<std::string, CheckOutput> checks_;
+  std::vector<PreflightResult> preflight_;
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
   std::vector<std::string> plan_changed_files_;  // Plan: paths earlier file steps would rewrite
@@ -203,6 +204,8 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
   // Apply's first gather also asks the converge checks once: a run that changes nothing anywhere and finds
   // the cluster converged needs no converge exec afterwards (engine.hpp, run_converge).
   if (take_lock)
+    for (auto& item : preflight_batch(job_.preflight)) items.push_back(std::move(item));
+  if (take_lock)
     for (const auto& c : job_.module->converge) {
       if (!converge_applies(c, ctx_.host)) continue;
       if (auto cmd = render_command(c.check, shell_ctx, fmt::format("converge '{}' check", c.id)))
@@ -226,6 +229,8 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
   for (const auto& o : *parsed) {
     if (o.id == kFactsItem)
       ctx_.facts = parse_facts(o.output);
+    else if (o.id.starts_with(kPreflightPrefix))
+      preflight_.push_back(parse_preflight(o.id.substr(kPreflightPrefix.size()), o.exit_status, o.output));
     else if (o.id.starts_with(kConvergePrefix))
       run_.converge_at_start[o.id.substr(kConvergePrefix.size())] = o.exit_status == 0;
     else
@@ -354,6 +359,13 @@ HostRun HostWorker::run() {
     if (kind == ErrorKind::Locked) run_.error = "host lock held by another run: " + run_.error;
     for (size_t i = first; i < steps.size(); ++i)
       finish(result(steps[i].id, StepStatus::Skipped, "not checked: " + run_.error));
+    release_lock();
+  } else if (run_.preflight_failed = mask(preflight_failures(preflight_));
+             !run_.preflight_failed.empty() && job_.preflight_use == PreflightUse::Enforce) {
+    // Refused before anything changes: the host is not ready for this module (--skip-preflight forces).
+    run_.error = run_.preflight_failed;
+    for (size_t i = first; i < steps.size(); ++i)
+      finish(result(steps[i].id, StepStatus::Skipped, "not run: preflight failed"));
     release_lock();
   } else {
     bool failed = false;

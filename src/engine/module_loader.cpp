@@ -161,6 +161,21 @@ class ModuleParser {
     }
   }
 
+  void listens(const Fields& root, Module& m) {
+    for (const auto& n : seq(root, "listens")) {
+      const Fields f =
+          r_.fields(n, Scope{"", "a listen entry", "a listen entry"}, {"port", "proto", "hosts", "owner"});
+      Listen l;
+      l.port = f.integer("port", 0, 1, 65535);
+      if (!f.has("port")) r_.error(n.Mark(), "a listen entry needs 'port'");
+      l.proto = f.str("proto", l.proto);
+      if (l.proto != "tcp" && l.proto != "udp") f.error("proto", "proto must be tcp or udp");
+      l.hosts = f.str("hosts");
+      l.owner = f.required("owner");
+      m.listens.push_back(std::move(l));
+    }
+  }
+
   void credentials(const Fields& root, Module& m) {
     std::set<std::string> keys;
     for (const auto& c : seq(root, "credentials")) {
@@ -309,10 +324,10 @@ class ModuleParser {
   }
 
   Module module(const YAML::Node& root) {
-    const Fields f =
-        r_.fields(root, Scope{"", "module.yaml", "module.yaml"},
-                  {"number", "id", "title", "title_fr", "doc", "targets", "versions", "images", "ports",
-                   "credentials", "settings", "steps", "handlers", "converge", "verify", "failover"});
+    const Fields f = r_.fields(
+        root, Scope{"", "module.yaml", "module.yaml"},
+        {"number", "id", "title", "title_fr", "doc", "targets", "versions", "images", "ports", "listens",
+         "credentials", "settings", "steps", "handlers", "converge", "verify", "failover"});
     Module m;
     if (!f.has("number")) r_.error(root.Mark(), "module.yaml needs 'number'");
     m.number = f.integer("number", 0, INT32_MIN, INT32_MAX);
@@ -325,6 +340,7 @@ class ModuleParser {
     m.targets = f.str("targets", "all");
     m.versions = f.string_map("versions");
     m.ports = f.list("ports");
+    listens(f, m);
     images(f, m);
     credentials(f, m);
     settings(f, m);

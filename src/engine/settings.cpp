@@ -212,6 +212,30 @@ void read_images(Reader& r, const YAML::Node& node, Settings& s) {
   }
 }
 
+void read_preflight(Reader& r, const YAML::Node& node, Settings& s) {
+  for (const auto& e : r.entries(node, {"preflight.", ""}, {"dns_name", "min_free_root_gb"})) {
+    const auto v = r.scalar(e, "preflight." + e.name);
+    if (!v) continue;
+    if (e.name == "dns_name") {
+      const bool name_ok = !v->empty() && std::all_of(v->begin(), v->end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '-';
+      });
+      if (!name_ok)
+        r.error(e.mark(), "'preflight.dns_name' '" + *v + "' is not a host name");
+      else
+        s.preflight_dns_name = *v;
+    } else {
+      int n = -1;
+      const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc() || p != v->data() + v->size() || n < 0 || n > 100000)
+        r.error(e.mark(), "'preflight.min_free_root_gb' must be a number of GB (0..100000)");
+      else
+        s.preflight_min_free_root_gb = n;
+    }
+  }
+}
+
 void put_list(std::map<std::string, std::string>& raw, const std::string& key,
               const std::vector<std::string>& items) {
   raw[key] = join(items, " ");
@@ -229,12 +253,14 @@ void flatten(Settings& s) {
   for (const auto& [name, ref] : s.images) raw["images." + name] = ref;
   raw["image_bundle_dir"] = s.image_bundle_dir;
   raw["lab"] = s.lab ? "true" : "false";
+  raw["preflight.dns_name"] = s.preflight_dns_name;
+  raw["preflight.min_free_root_gb"] = std::to_string(s.preflight_min_free_root_gb);
 }
 
 // ---- settings declared by modules -------------------------------------------------------------------------
 
 const std::vector<std::string> kCoreKeys = {"network",          "dns", "timezone", "docker", "images",
-                                            "image_bundle_dir", "lab"};
+                                            "image_bundle_dir", "lab", "preflight"};
 
 // "" when `value` fits the spec, else why not.
 std::string value_problem(const SettingSpec& spec, const std::string& value) {
@@ -349,6 +375,8 @@ Result<Settings> parse_settings(const std::string& yaml_text, const std::string&
       }
     } else if (e.name == "image_bundle_dir") {
       if (auto v = r.scalar(e, "image_bundle_dir")) s.image_bundle_dir = *v;
+    } else if (e.name == "preflight") {
+      read_preflight(r, e.value, s);
     } else if (e.name == "lab") {
       if (auto v = r.scalar(e, "lab")) {
         if (*v != "true" && *v != "false")

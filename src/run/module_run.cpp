@@ -186,7 +186,11 @@ Result<RunSummary> run_module(Run& run, const ModuleRunRequest& req) {
     job.observer = req.observer;
     job.rolling = rolling.get();
     job.reconnect = [&run, host]() { return run.reconnect(host); };
+    if (req.mode == RunMode::Apply) job.preflight = preflight_items({&m}, host, run.settings());
+    job.preflight_use = req.preflight;
     HostRun r = run_host(**conn, job);
+    if (!r.preflight_failed.empty() && req.preflight == PreflightUse::Skip)
+      run_log()->warn("{}: --skip-preflight: applied although {}", host.hostname, r.preflight_failed);
     for (const auto& s : r.steps)
       run_log()->info("{} {} {}{}", host.hostname, s.step_id, status_word(s.status),
                       s.message.empty() ? "" : ": " + s.message);

@@ -355,5 +355,35 @@ TEST_F(EngineCli, ApplyAllStopsAtTheFirstFailureAndFromModuleResumes) {
   EXPECT_EQ(listing.out.find("credentials"), std::string::npos);
 }
 
+// preflight: one exec per host, a table; apply refuses a host whose preflight fails before changing anything
+// (here: the module says it will listen on 22, which the test's sshd holds), --skip-preflight forces it.
+TEST_F(EngineCli, PreflightRefusesAHostBeforeApplyChangesItUnlessSkipped) {
+  std::ofstream(workdir_ / "kbz.yaml") << "preflight: {dns_name: localhost, min_free_root_gb: 0}\n";
+  auto ready = kbz({"preflight", "--module", "90"});
+  EXPECT_EQ(ready.exit_status, 0) << ready.out << ready.err;
+  EXPECT_NE(ready.out.find("disk-root"), std::string::npos) << ready.out;
+  EXPECT_NE(ready.out.find("3 host(s): 3 ready, 0 failed"), std::string::npos) << ready.out;
+
+  const fs::path yaml = workdir_ / "modules" / "90-sample" / "module.yaml";
+  std::string text = slurp(yaml);
+  text = replace_all(text, "credentials:\n", "listens:\n  - {port: 22, owner: not-sshd}\ncredentials:\n");
+  std::ofstream(yaml) << text;
+  auto held = kbz({"preflight", "--module", "90"});
+  EXPECT_EQ(held.exit_status, 1) << held.out;
+  EXPECT_NE(held.out.find("port-22/tcp"), std::string::npos) << held.out;
+  EXPECT_NE(held.out.find("held by"), std::string::npos) << held.out;
+
+  const auto refused = apply_json({}, 1);
+  for (const auto& h : refused["hosts"]) {
+    EXPECT_EQ(h["changed"], 0) << h.dump();
+    EXPECT_NE(h["error"].get<std::string>().find("preflight: port-22/tcp: 22/tcp held by"), std::string::npos)
+        << h.dump();
+  }
+  EXPECT_FALSE(fs::exists(app(0))) << "nothing changed on a refused host";
+  const auto forced = apply_json({"--skip-preflight"}, 0);
+  EXPECT_EQ(forced["totals"]["failed"], 0) << forced.dump();
+  EXPECT_TRUE(fs::exists(app(0)));
+}
+
 }  // namespace
 }  // namespace kbz

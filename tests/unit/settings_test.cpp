@@ -94,6 +94,8 @@ TEST(Settings, EverySettingRead) {
       {"images.registry-cache", r->images.at("registry-cache")},
       {"image_bundle_dir", "/srv/kbz/images"},
       {"lab", "false"},
+      {"preflight.dns_name", "archive.ubuntu.com"},
+      {"preflight.min_free_root_gb", "5"},
   };
   EXPECT_EQ(r->raw, expected);
 }
@@ -113,7 +115,7 @@ TEST(Settings, UnknownKeysNamedWithLineColumnAndKnownKeys) {
       (std::vector<std::string>{
           "unknown_keys.yaml:3:3: unknown key 'network.admin_cidr' (known: private_cidr, admin_cidrs)",
           "unknown_keys.yaml:4:1: unknown key 'timezon' (known: network, dns, timezone, docker, images, "
-          "image_bundle_dir, lab)"}));
+          "image_bundle_dir, lab, preflight)"}));
 }
 
 TEST(Settings, BadValuesAllReportedInFileOrder) {
@@ -170,7 +172,7 @@ TEST(Settings, ControlCharactersInMessagesAreEscaped) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message,
             "k.yaml:1:1: unknown key 'time\\x1b[31mzone' (known: network, dns, timezone, docker, "
-            "images, image_bundle_dir, lab)");
+            "images, image_bundle_dir, lab, preflight)");
 }
 
 TEST(Settings, CidrEdgeCases) {

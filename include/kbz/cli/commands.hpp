@@ -16,6 +16,7 @@ int cmd_plan(const GlobalOptions& g, int module);
 int cmd_apply(const GlobalOptions& g, int module, const std::string& from_step);
 int cmd_verify(const GlobalOptions& g, std::optional<int> module, VerifyMode mode);
 int cmd_status(const GlobalOptions& g);
+int cmd_preflight(const GlobalOptions& g, const std::vector<int>& modules);  // empty = every module
 // apply --all / verify --all: every module from `from_module` on, in order; stops at the first failure.
 enum class ChainMode { ApplyAndVerify, VerifyOnly };
 int cmd_chain(const GlobalOptions& g, ChainMode mode, int from_module, VerifyMode verify_mode);

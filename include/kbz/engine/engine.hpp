@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kbz/engine/module.hpp"
+#include "kbz/engine/preflight.hpp"
 #include "kbz/engine/results.hpp"
 #include "kbz/engine/templates.hpp"
 #include "kbz/transport/connection.hpp"
@@ -14,7 +15,8 @@ namespace kbz {
 
 enum class RunMode { Plan, Apply };
 
-class RollingCoordinator;  // kbz/engine/rolling.hpp
+class RollingCoordinator;
+enum class PreflightUse { Enforce, Skip };  // kbz/engine/rolling.hpp
 
 // The per-host lock: `mkdir` is atomic, and /run is emptied at boot so a crashed run cannot wedge a host
 // forever. The info file names the holder for the refusal message.
@@ -50,6 +52,10 @@ struct HostJob {
   // Apply: shared by every host of the run when the module has `rolling:` steps; null = no coordination
   // (each host changes on its own). The host leaves every rolling step it has not passed, whatever happens.
   RollingCoordinator* rolling = nullptr;
+  // Apply: read-only preflight checks sent with the first checks (same exec); a failed one refuses the host
+  // before anything changes, unless the operator said --skip-preflight.
+  std::vector<PreflightItem> preflight;
+  PreflightUse preflight_use = PreflightUse::Enforce;
 };
 
 // Never throws; every problem ends up in the HostRun (error, unreachable, failed step).

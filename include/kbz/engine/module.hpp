@@ -101,6 +101,15 @@ struct ConvergeCheck {
   int timeout_s = 120;
 };
 
+// A port the module's services bind on some of its hosts: preflight checks it is free or already held by the
+// module's own container (`owner`), before apply changes anything.
+struct Listen {
+  int port = 0;
+  std::string proto = "tcp";  // tcp | udp
+  std::string hosts;          // selector; empty = every host of the module
+  std::string owner;          // the container that may hold it (its name)
+};
+
 struct Module {
   int number = 0;
   std::string id;        // "base-os"
@@ -112,6 +121,7 @@ struct Module {
   std::map<std::string, std::string>
       images;                      // image name -> pinned default reference (kbz.yaml images.* wins)
   std::vector<std::string> ports;  // "6379/tcp from private CIDR" for docs
+  std::vector<Listen> listens;     // machine-readable ports, for preflight
   std::vector<CredentialSpec> credentials;
   std::vector<SettingSpec> settings;  // kbz.yaml keys this module adds (with defaults)
   std::vector<Step> steps;

@@ -30,6 +30,7 @@ struct HostRun {
   // Converge checks (module `converge:`) gathered with the first checks: id -> passed already.
   std::map<std::string, bool> converge_at_start;
   bool changed_anything = false;  // a step or handler changed the host in this run
+  std::string preflight_failed;   // apply: the failed preflight checks ("" = none), also when skipped
   Millis duration{0};
   TransportStats stats;
   int count(StepStatus s) const;

@@ -32,6 +32,8 @@ struct Settings {
   std::string docker_version = "5:27.5.1-1~ubuntu.24.04~noble";  // pinned; "" = candidate of the source
   std::map<std::string, std::string> images;                     // name -> pinned reference (never :latest)
   std::string image_bundle_dir;                                  // air-gap: folder of `docker save` archives
+  std::string preflight_dns_name = "archive.ubuntu.com";         // preflight: must resolve on every host
+  int preflight_min_free_root_gb = 5;                            // preflight: free space on / at least
   bool lab = false;  // the local lab: checks marked `lab:` are reported "non testé dans le lab", never run
   std::map<std::string, std::string> raw;  // flattened key -> value, for templates (settings.x.y)
   std::string path;                        // where it was read from, "" = defaults

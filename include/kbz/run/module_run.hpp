@@ -15,6 +15,7 @@ struct ModuleRunRequest {
   RunMode mode = RunMode::Plan;
   std::string from_step;  // apply: steps before it are skipped
   RunObserver* observer = nullptr;
+  PreflightUse preflight = PreflightUse::Enforce;  // --skip-preflight: Skip (said in the log)
 };
 
 // Input problems (unknown module or step, hosts, credentials) are errors before any host is contacted; host

@@ -23,8 +23,9 @@ struct GlobalOptions {
   bool accept_new_host_keys = false;
   int verbosity = 0;  // -v
   bool json = false;
-  std::string modules_dir;    // --modules-dir, empty = embedded
-  std::string workdir = ".";  // where logs/, reports/, credentials/, .kbz/ live
+  std::string modules_dir;      // --modules-dir, empty = embedded
+  std::string workdir = ".";    // where logs/, reports/, credentials/, .kbz/ live
+  bool skip_preflight = false;  // apply --skip-preflight
 
   ConnectOptions connect_options() const;
   TargetOptions target_options() const;

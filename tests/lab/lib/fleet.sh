@@ -273,6 +273,7 @@ write_settings() {
     echo '  version: ""'
     bundle_images_yaml           # images: {...} for the service images built so far (lib/bundle.sh)
     echo "image_bundle_dir: $LAB_DIR/bundle"
+    echo "preflight: {dns_name: deb.debian.org}   # what the lab servers resolve (their apt source)"
     echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
   } >"$LAB_DIR/kbz.yaml.tmp"
   mv "$LAB_DIR/kbz.yaml.tmp" "$LAB_DIR/kbz.yaml"
