@@ -1,5 +1,6 @@
 // kbz-install docs [--check] [--dir docs]: regenerates the generated block of every module's doc; --check
-// changes nothing and fails (exit 1) naming each out-of-date file, for CI.
+// changes nothing and fails (exit 1) naming each out-of-date file and each doc that lacks one of the
+// seed's sections (kDocSections), for CI. Writing only warns about missing sections: they are people's work.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -37,7 +38,15 @@ int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir)
   }
   if (bad) return static_cast<int>(ExitCode::BadInput);
   int stale = 0;
+  int incomplete = 0;
   for (const auto& u : updates) {
+    if (auto missing = missing_doc_sections(u.content); !missing.empty()) {
+      ++incomplete;
+      std::string list;
+      for (const auto& s : missing) list += (list.empty() ? "" : ", ") + fmt::format("« ## {} »", s);
+      std::cerr << fmt::format("{}: {}: section(s) missing or not written yet: {}\n", check ? "incomplete" : "warning",
+                               u.path, list);
+    }
     if (u.change == DocChange::Unchanged) {
       if (!check) std::cout << fmt::format("à jour : {}\n", u.path);
       continue;
@@ -54,11 +63,13 @@ int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir)
     }
     std::cout << fmt::format("{} : {}\n", u.change == DocChange::Created ? "créé" : "mis à jour", u.path);
   }
-  if (check && stale > 0) {
+  if (check && stale > 0)
     std::cerr << fmt::format("kbz-install docs --check: {} doc(s) out of date; run `kbz-install docs`\n",
                              stale);
-    return static_cast<int>(ExitCode::HostFailure);
-  }
+  if (check && incomplete > 0)
+    std::cerr << fmt::format("kbz-install docs --check: {} doc(s) lack a section the seed asks for\n",
+                             incomplete);
+  if (check && (stale > 0 || incomplete > 0)) return static_cast<int>(ExitCode::HostFailure);
   return 0;
 }
 

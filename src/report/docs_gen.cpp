@@ -7,6 +7,7 @@
 
 #include "kbz/core/atomic_file.hpp"
 #include "kbz/core/secret.hpp"
+#include "kbz/core/text.hpp"
 #include "kbz/engine/step_kind.hpp"
 #include "kbz/report/text_format.hpp"
 
@@ -263,16 +264,43 @@ std::string render_generated_block(const Module& m) {
   return mask(o);
 }
 
+constexpr std::string_view kPlaceholder = "_À compléter";
+
 std::string doc_skeleton(const Module& m, const std::string& block) {
   std::string o;
   o += fmt::format("# Module {} — {}\n\n", m.number, m.title_fr);
   o += "<!-- Hors des marqueurs « GENERATED », ce document est écrit à la main : `kbz-install docs` le "
        "conserve tel quel. -->\n\n";
-  o += "## Architecture\n\n_À compléter : rôle du module, serveurs concernés, flux réseau._\n\n";
+  // Every section starts as a placeholder, which `docs --check` refuses until someone writes it.
+  for (auto name : kDocSections) o += fmt::format("## {}\n\n{} ._\n\n", name, kPlaceholder);
   o += block;
-  o += "\n## Règles à ne pas changer\n\n_À compléter : choix imposés et pourquoi._\n\n";
-  o += "## Dépannage\n\n_À compléter : symptôme, cause, solution._\n";
   return o;
+}
+
+std::vector<std::string> missing_doc_sections(const std::string& doc) {
+  // The generated block is the module's facts, not the people's sections: look only outside it.
+  std::string text = doc;
+  const size_t b = text.find(kGeneratedBegin);
+  const size_t e = text.find(kGeneratedEnd);
+  if (b != std::string::npos && e != std::string::npos && b < e)
+    text.erase(b, e + kGeneratedEnd.size() - b);
+  const auto lines = lines_of(text);
+  std::vector<std::string> missing;
+  for (auto name : kDocSections) {
+    const std::string heading = fmt::format("## {}", name);
+    bool written = false;
+    for (size_t i = 0; i < lines.size() && !written; ++i) {
+      const auto& l = lines[i];
+      if (!l.starts_with(heading)) continue;
+      if (l.size() > heading.size() && l[heading.size()] != ' ') continue;  // "## Versionsx" is another
+      for (size_t j = i + 1; j < lines.size() && !lines[j].starts_with("## "); ++j) {
+        const std::string_view body = trim(lines[j]);
+        if (!body.empty() && !body.starts_with(kPlaceholder)) written = true;
+      }
+    }
+    if (!written) missing.emplace_back(name);
+  }
+  return missing;
 }
 
 Result<std::string> merge_generated(const std::string& existing, const std::string& block,

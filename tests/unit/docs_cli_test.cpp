@@ -24,10 +24,20 @@ TEST(DocsCli, CreateThenCheckThenDetectDrift) {
   EXPECT_FALSE(fs::exists(doc));                     // --check changes nothing
   EXPECT_EQ(cmd_docs(g, DocsMode::Write, docs), 0);
   ASSERT_TRUE(fs::exists(doc));
-  EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 0);
+  // The skeleton's sections are placeholders: up to date, but not written, so --check still fails.
+  EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 1);
 
-  // Hand-written text outside the markers is kept and is not drift.
+  // Hand-written text outside the markers is kept and is not drift; once every section holds text the check
+  // passes.
   std::string text = *read_text_file(doc);
+  for (auto name : kDocSections) {
+    const std::string placeholder = "## " + std::string(name) + "\n\n_À compléter ._";
+    const size_t at = text.find(placeholder);
+    ASSERT_NE(at, std::string::npos) << name;
+    text.replace(at, placeholder.size(), "## " + std::string(name) + "\n\nÉcrit par l'équipe.");
+  }
+  ASSERT_TRUE(write_file_atomic(doc, text));
+  EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 0);
   text += "\nNote de l'équipe : ne pas réactiver le swap.\n";
   ASSERT_TRUE(write_file_atomic(doc, text));
   EXPECT_EQ(cmd_docs(g, DocsMode::Check, docs), 0);

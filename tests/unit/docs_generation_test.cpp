@@ -27,6 +27,31 @@ class DocsDir : public ::testing::Test {
   fs::path dir_;
 };
 
+TEST(DocsGeneration, MissingSectionsAreNamedInOrderAndPlaceholdersDoNotCount) {
+  std::string doc;
+  for (auto name : kDocSections) doc += "## " + std::string(name) + " — suite du titre\n\nTexte.\n\n";
+  EXPECT_TRUE(missing_doc_sections(doc).empty());
+
+  // Removed, left as the skeleton's placeholder, or only present inside the generated block: all missing.
+  auto without = [&](std::string_view name, std::string_view replacement) {
+    std::string d = doc;
+    const std::string h = "## " + std::string(name) + " — suite du titre\n\nTexte.\n\n";
+    d.replace(d.find(h), h.size(), replacement);
+    return d;
+  };
+  EXPECT_EQ(missing_doc_sections(without("Tests de connectivité", "")),
+            std::vector<std::string>{"Tests de connectivité"});
+  EXPECT_EQ(missing_doc_sections(without("Versions", "## Versions\n\n_À compléter : versions._\n\n### Détail\n")),
+            std::vector<std::string>{"Versions"});
+  const std::string in_block = std::string(kGeneratedBegin) + "\n## Dépannage\n\nGénéré.\n" +
+                               std::string(kGeneratedEnd) + "\n";
+  EXPECT_EQ(missing_doc_sections(without("Dépannage", in_block)), std::vector<std::string>{"Dépannage"});
+  // A heading that only begins with a section's name is another section.
+  EXPECT_EQ(missing_doc_sections(without("Architecture", "## Architectures\n\nAutre.\n")),
+            std::vector<std::string>{"Architecture"});
+  EXPECT_EQ(missing_doc_sections("").size(), kDocSections.size());
+}
+
 TEST(DocsGeneration, BlockHoldsTheModuleFactsAndNoDate) {
   Module m = testing::module2();
   m.credentials = {CredentialSpec{"redis", "REDIS_PASSWORD", 32, "alnum"}};
@@ -100,11 +125,13 @@ TEST_F(DocsDir, MissingDocIsCreatedWithFrenchSkeleton) {
   EXPECT_EQ(u->change, DocChange::Created);
   EXPECT_EQ(u->path, path());
   EXPECT_FALSE(fs::exists(path()));  // planning writes nothing
-  for (const char* s :
-       {"# Module 2 — Base OS & sécurité", "## Architecture", "## Règles à ne pas changer", "## Dépannage"})
-    EXPECT_TRUE(has(u->content, s)) << s;
-  EXPECT_LT(u->content.find("## Architecture"), u->content.find(kGeneratedBegin));
-  EXPECT_LT(u->content.find(kGeneratedEnd), u->content.find("## Règles à ne pas changer"));
+  EXPECT_TRUE(has(u->content, "# Module 2 — Base OS & sécurité"));
+  for (auto s : kDocSections) {
+    EXPECT_TRUE(has(u->content, "## " + std::string(s) + "\n\n_À compléter")) << s;
+    EXPECT_LT(u->content.find("## " + std::string(s)), u->content.find(kGeneratedBegin)) << s;
+  }
+  // Every section is a placeholder until people write it.
+  EXPECT_EQ(missing_doc_sections(u->content).size(), kDocSections.size());
 }
 
 TEST_F(DocsDir, CheckDetectsDriftAndUpToDateDocsStayUnchanged) {

@@ -3,8 +3,10 @@
 // people and kept byte for byte. Output is deterministic (no dates) so `kbz-install docs --check` can gate
 // CI.
 #pragma once
+#include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kbz/core/error.hpp"
 #include "kbz/engine/module.hpp"
@@ -16,6 +18,17 @@ inline constexpr std::string_view kGeneratedEnd = "<!-- END GENERATED: kbz-insta
 
 // The generated block, markers included, ending with a newline.
 std::string render_generated_block(const Module& module);
+
+// The hand-written sections every module doc has (the seed's list), as `## ` headings; a heading may go on
+// after the name ("## Architecture / Vue d'ensemble").
+inline constexpr std::array<std::string_view, 9> kDocSections = {
+    "Architecture",           "Versions",          "Configuration complète",
+    "Installation pas à pas", "Commandes de vérification", "Tests de connectivité",
+    "Tests de failover",      "Dépannage",         "Règles à ne pas changer"};
+
+// The sections of kDocSections that `doc` lacks outside its generated block, or that hold nothing but the
+// skeleton's "_À compléter" placeholder; in kDocSections order.
+std::vector<std::string> missing_doc_sections(const std::string& doc);
 
 // A new doc: French skeleton of hand-written sections around the generated block.
 std::string doc_skeleton(const Module& module, const std::string& block);
