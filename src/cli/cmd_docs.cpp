@@ -44,8 +44,8 @@ int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir)
       ++incomplete;
       std::string list;
       for (const auto& s : missing) list += (list.empty() ? "" : ", ") + fmt::format("« ## {} »", s);
-      std::cerr << fmt::format("{}: {}: section(s) missing or not written yet: {}\n", check ? "incomplete" : "warning",
-                               u.path, list);
+      std::cerr << fmt::format("{}: {}: section(s) missing or not written yet: {}\n",
+                               check ? "incomplete" : "warning", u.path, list);
     }
     if (u.change == DocChange::Unchanged) {
       if (!check) std::cout << fmt::format("à jour : {}\n", u.path);

@@ -282,8 +282,7 @@ std::vector<std::string> missing_doc_sections(const std::string& doc) {
   std::string text = doc;
   const size_t b = text.find(kGeneratedBegin);
   const size_t e = text.find(kGeneratedEnd);
-  if (b != std::string::npos && e != std::string::npos && b < e)
-    text.erase(b, e + kGeneratedEnd.size() - b);
+  if (b != std::string::npos && e != std::string::npos && b < e) text.erase(b, e + kGeneratedEnd.size() - b);
   const auto lines = lines_of(text);
   std::vector<std::string> missing;
   for (auto name : kDocSections) {
@@ -295,7 +294,8 @@ std::vector<std::string> missing_doc_sections(const std::string& doc) {
       if (l.size() > heading.size() && l[heading.size()] != ' ') continue;  // "## Versionsx" is another
       for (size_t j = i + 1; j < lines.size() && !lines[j].starts_with("## "); ++j) {
         const std::string_view body = trim(lines[j]);
-        if (!body.empty() && !body.starts_with(kPlaceholder)) written = true;
+        // A sub-heading alone is no text.
+        if (!body.empty() && !body.starts_with(kPlaceholder) && !body.starts_with("#")) written = true;
       }
     }
     if (!written) missing.emplace_back(name);

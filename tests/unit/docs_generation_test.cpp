@@ -41,10 +41,11 @@ TEST(DocsGeneration, MissingSectionsAreNamedInOrderAndPlaceholdersDoNotCount) {
   };
   EXPECT_EQ(missing_doc_sections(without("Tests de connectivité", "")),
             std::vector<std::string>{"Tests de connectivité"});
-  EXPECT_EQ(missing_doc_sections(without("Versions", "## Versions\n\n_À compléter : versions._\n\n### Détail\n")),
-            std::vector<std::string>{"Versions"});
-  const std::string in_block = std::string(kGeneratedBegin) + "\n## Dépannage\n\nGénéré.\n" +
-                               std::string(kGeneratedEnd) + "\n";
+  EXPECT_EQ(
+      missing_doc_sections(without("Versions", "## Versions\n\n_À compléter : versions._\n\n### Détail\n")),
+      std::vector<std::string>{"Versions"});
+  const std::string in_block =
+      std::string(kGeneratedBegin) + "\n## Dépannage\n\nGénéré.\n" + std::string(kGeneratedEnd) + "\n";
   EXPECT_EQ(missing_doc_sections(without("Dépannage", in_block)), std::vector<std::string>{"Dépannage"});
   // A heading that only begins with a section's name is another section.
   EXPECT_EQ(missing_doc_sections(without("Architecture", "## Architectures\n\nAutre.\n")),

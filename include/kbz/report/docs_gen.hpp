@@ -21,10 +21,15 @@ std::string render_generated_block(const Module& module);
 
 // The hand-written sections every module doc has (the seed's list), as `## ` headings; a heading may go on
 // after the name ("## Architecture / Vue d'ensemble").
-inline constexpr std::array<std::string_view, 9> kDocSections = {
-    "Architecture",           "Versions",          "Configuration complète",
-    "Installation pas à pas", "Commandes de vérification", "Tests de connectivité",
-    "Tests de failover",      "Dépannage",         "Règles à ne pas changer"};
+inline constexpr std::array<std::string_view, 9> kDocSections = {"Architecture",
+                                                                 "Versions",
+                                                                 "Configuration complète",
+                                                                 "Installation pas à pas",
+                                                                 "Commandes de vérification",
+                                                                 "Tests de connectivité",
+                                                                 "Tests de failover",
+                                                                 "Dépannage",
+                                                                 "Règles à ne pas changer"};
 
 // The sections of kDocSections that `doc` lacks outside its generated block, or that hold nothing but the
 // skeleton's "_À compléter" placeholder; in kDocSections order.
