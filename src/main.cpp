@@ -1,5 +1,6 @@
 // The only file that knows CLI11: flags -> GlobalOptions -> kbz::cmd_*().
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
   auto* docs = app.add_subcommand("docs", "regenerate the generated parts of docs/MODULE_*.md");
   docs->add_flag("--check", check, "fail if a doc is out of date, change nothing");
   docs->add_option("--dir", docs_dir, "docs folder")->capture_default_str();
+  std::string example = "inventory/kbz.yaml.example";
+  docs->add_option("--example", example, "example kbz.yaml kept in step (skipped if its folder is absent)")
+      ->capture_default_str();
 
   std::optional<int> cred_module;
   auto* credentials = app.add_subcommand("credentials", "manage generated secrets in credentials/");
@@ -130,7 +134,11 @@ int main(int argc, char** argv) {
   if (*verify) return kbz::cmd_verify(g, verify_module, verify_mode(failover));
   if (*status) return kbz::cmd_status(g);
   if (*preflight) return kbz::cmd_preflight(g, preflight_modules);
-  if (*docs) return kbz::cmd_docs(g, check ? kbz::DocsMode::Check : kbz::DocsMode::Write, docs_dir);
+  if (*docs) {
+    const auto folder = std::filesystem::path(example).parent_path();
+    if (!folder.empty() && !std::filesystem::is_directory(folder)) example.clear();
+    return kbz::cmd_docs(g, check ? kbz::DocsMode::Check : kbz::DocsMode::Write, docs_dir, example);
+  }
   if (*cred_init) return kbz::cmd_credentials_init(g, cred_module);
   std::cerr << app.help();
   return static_cast<int>(kbz::ExitCode::BadInput);

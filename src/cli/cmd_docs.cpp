@@ -12,10 +12,12 @@
 #include "kbz/engine/templates.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/docs_gen.hpp"
+#include "kbz/report/example_config.hpp"
 
 namespace kbz {
 
-int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir) {
+int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir,
+             const std::string& example_path) {
   const bool check = mode == DocsMode::Check;
   auto modules = load_all_modules(module_source_of(g));
   if (!modules) {
@@ -36,11 +38,22 @@ int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir)
     }
     updates.push_back(std::move(*u));
   }
+  // The example kbz.yaml follows the modules too (their images and settings), and must parse to the defaults.
+  if (!example_path.empty()) {
+    auto u = plan_example_update(*modules, example_path);
+    if (!u) {
+      std::cerr << "kbz-install docs: " << mask(u.error().message) << '\n';
+      bad = true;
+    } else {
+      updates.push_back(std::move(*u));
+    }
+  }
   if (bad) return static_cast<int>(ExitCode::BadInput);
   int stale = 0;
   int incomplete = 0;
   for (const auto& u : updates) {
-    if (auto missing = missing_doc_sections(u.content); !missing.empty()) {
+    if (auto missing = u.path == example_path ? std::vector<std::string>{} : missing_doc_sections(u.content);
+        !missing.empty()) {
       ++incomplete;
       std::string list;
       for (const auto& s : missing) list += (list.empty() ? "" : ", ") + fmt::format("« ## {} »", s);

@@ -304,9 +304,9 @@ std::vector<std::string> missing_doc_sections(const std::string& doc) {
 }
 
 Result<std::string> merge_generated(const std::string& existing, const std::string& block,
-                                    const std::string& origin) {
-  const size_t b = existing.find(kGeneratedBegin);
-  const size_t e = existing.find(kGeneratedEnd);
+                                    const std::string& origin, std::string_view begin, std::string_view end) {
+  const size_t b = existing.find(begin);
+  const size_t e = existing.find(end);
   if (b == std::string::npos && e == std::string::npos) {
     std::string out = existing;
     if (!out.empty() && out.back() != '\n') out += '\n';
@@ -322,16 +322,16 @@ Result<std::string> merge_generated(const std::string& existing, const std::stri
   if (e < b)
     return fail(ErrorKind::Input,
                 fmt::format("{}:{}: END GENERATED marker before BEGIN", origin, find_line(existing, e)));
-  const size_t b2 = existing.find(kGeneratedBegin, b + 1);
+  const size_t b2 = existing.find(begin, b + 1);
   if (b2 != std::string::npos)
     return fail(ErrorKind::Input,
                 fmt::format("{}:{}: second BEGIN GENERATED marker", origin, find_line(existing, b2)));
-  const size_t e2 = existing.find(kGeneratedEnd, e + 1);
+  const size_t e2 = existing.find(end, e + 1);
   if (e2 != std::string::npos)
     return fail(ErrorKind::Input,
                 fmt::format("{}:{}: second END GENERATED marker", origin, find_line(existing, e2)));
   // Replace from BEGIN through END only; the newline (and everything) after END is the hand-written side's.
-  const std::string tail = existing.substr(e + kGeneratedEnd.size());
+  const std::string tail = existing.substr(e + end.size());
   std::string blk = block;
   if (!blk.empty() && blk.back() == '\n') blk.pop_back();
   return existing.substr(0, b) + blk + tail;

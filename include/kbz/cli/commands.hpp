@@ -21,7 +21,9 @@ int cmd_preflight(const GlobalOptions& g, const std::vector<int>& modules);  // 
 enum class ChainMode { ApplyAndVerify, VerifyOnly };
 int cmd_chain(const GlobalOptions& g, ChainMode mode, int from_module, VerifyMode verify_mode);
 enum class DocsMode { Write, Check };  // Check: fail when a doc is out of date, change nothing
-int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir);
+// example_path: the example kbz.yaml kept in step with the modules ("" = none).
+int cmd_docs(const GlobalOptions& g, DocsMode mode, const std::string& docs_dir,
+             const std::string& example_path = "");
 int cmd_credentials_init(const GlobalOptions& g, std::optional<int> module);
 
 }  // namespace kbz

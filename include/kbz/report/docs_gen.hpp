@@ -40,8 +40,10 @@ std::string doc_skeleton(const Module& module, const std::string& block);
 
 // Replaces what stands between the markers of `existing` by `block`; text outside is untouched. A doc without
 // markers gets the block appended. A single, repeated or reversed marker is an error naming origin:line.
+// `begin`/`end` are the marker lines (other files wrap them in their own comment syntax).
 Result<std::string> merge_generated(const std::string& existing, const std::string& block,
-                                    const std::string& origin);
+                                    const std::string& origin, std::string_view begin = kGeneratedBegin,
+                                    std::string_view end = kGeneratedEnd);
 
 enum class DocChange { Unchanged, Updated, Created };
 
