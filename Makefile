@@ -1,18 +1,19 @@
 # Entry points for people and CI. `make demo` is the main job: from a fresh Debian 12 (as root) it installs
-# the dependencies, builds kbz-install, starts the local lab fleet and applies + verifies modules 2 and 4 on it.
+# the dependencies, builds kbz-install, starts the local lab fleet and runs apply --all --failover on it.
 #   make build | test | demo | lab-up [PROFILE=base|redis|pg|rabbitmq|galera|minio|k8s|full|ci] | lab-down
 #   make lab-status | lab-images | lab-selftest (the lab alone, plain OpenSSH) | lab-ci (every lab test, one lab)
-#   make ci-module2 | ci-module4 (one module on its own small lab) — LAB_INSTANCE=N picks a lab of its own
+#   make ci-module2 | ci-module4 | ci-apply-all (one module, or the chain, on its own small lab)
+#   make sample-reports (demo, then its reports into reports/lab/) — LAB_INSTANCE=N picks a lab of its own
 SHELL := /bin/bash
 BUILD_DIR ?= build
 JOBS ?= 2
 PROFILE ?= base
 LAB := tests/lab/lab.sh
 
-.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module4
+.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module4 ci-apply-all sample-reports
 
 help:
-	@sed -n '1,5p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	bash scripts/install-deps.sh
@@ -28,6 +29,10 @@ test: deps build
 
 demo:
 	JOBS=$(JOBS) tests/lab/demo.sh
+
+# reports/lab/: the lab's reports and SUIVI as samples for readers of the repository (runs the demo first).
+sample-reports: demo
+	tests/lab/sample-reports.sh
 
 lab-up:
 	$(LAB) up --profile $(PROFILE)
@@ -58,3 +63,6 @@ ci-module2: build
 
 ci-module4: build
 	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module4.sh
+
+ci-apply-all: build
+	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-apply-all.sh

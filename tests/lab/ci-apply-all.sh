@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# CI for the whole chain on the lab: `apply --all` (every module this binary has, in order, each apply followed
+# by its verify) on a fleet where the modules are already installed, then the SUIVI must show every module the
+# lab holds hosts for as ✅ with its apply and verify durations, and the chain's archives must exist.
+#   inside the shared ctest lab (LAB_CI_FIXTURE=1, `lab_apply_all`, after the module tests): profile ci.
+#   standalone (`make ci-apply-all`): profile redis (modules 2 and 4; the others, without hosts, are skipped
+#     and said).
+# Prints "N passed, N failed" last. The failure/resume path (--from-module) is proven against real sshd in
+# tests/integration (EngineCli.ApplyAllStopsAtTheFirstFailureAndFromModuleResumes).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/lib/common.sh"
+source "$here/lib/engine.sh"
+source "$here/kbz.sh"
+source "$here/lib/ci.sh"
+cd "$REPO_TOP"
+need_root
+
+ci_begin lab-apply-all
+[ -x "$KBZ_BIN" ] || build_kbz
+install_host_packages
+if [ "$CI_MODE" = fixture ]; then ci_lab ci; else ci_lab redis; fi
+
+# The modules whose targets the lab has: `apply --all` says "skipped" for the others.
+chain_log="$CI_WORK/apply-all.out"
+run_chain() { kbz apply --all >"$chain_log" 2>&1 || { cat "$chain_log" >&2; return 1; }; cat "$chain_log"; }
+check "apply --all exits 0 (each module applied then verified, in order)" run_chain
+
+# The modules the chain verified ("==> verify --module N (...)"), in its order.
+modules=$(sed -n 's/^==> verify --module \([0-9]\+\) .*/\1/p' "$chain_log" | paste -sd' ')
+has_modules() { [ -n "$modules" ] || { warn "no module ran in the chain:"; cat "$chain_log" >&2; return 1; }; }
+check "the chain ran modules ($modules)" has_modules
+
+suivi="$KBZ_WORKDIR/SUIVI_INSTALLATION_V2.md"
+# | N | title | ✅ ... | last apply | apply duration | last verify | verify duration | ...
+suivi_done() {
+  local m row
+  for m in $modules; do
+    row=$(grep -E "^\| $m \|" "$suivi") || { warn "module $m: no row in $suivi"; return 1; }
+    grep -q '✅' <<<"$row" || { warn "module $m is not ✅ in the SUIVI: $row"; return 1; }
+    awk -F'|' '{d1=$7; d2=$9; gsub(/ /,"",d1); gsub(/ /,"",d2); exit !(d1 ~ /[0-9]/ && d2 ~ /[0-9]/)}' <<<"$row" ||
+      { warn "module $m: no apply/verify duration in the SUIVI: $row"; return 1; }
+  done
+}
+check "SUIVI: every module of the chain ✅ with its apply and verify durations" suivi_done
+
+archives() {
+  local m
+  for m in $modules; do
+    ls "$KBZ_WORKDIR"/logs/archive/*-module"$m".tar.gz >/dev/null 2>&1 ||
+      { warn "module $m: no archive under logs/archive"; ls "$KBZ_WORKDIR/logs/archive" >&2 || true; return 1; }
+  done
+}
+check "one log archive per module run under logs/archive/" archives
