@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CI for the whole chain on the lab: `apply --all` (every module this binary has, in order, each apply followed
-# by its verify) on a fleet where the modules are already installed, then the SUIVI must show every module the
+# CI for the whole chain on the lab: `apply --all --failover` (every module this binary has, in order, each apply
+# followed by its verify with its failover tests, as `make demo` runs it) on a fleet where the modules are already
+# installed; then the SUIVI must show every module the
 # lab holds hosts for as ✅ with its apply and verify durations, and the chain's archives must exist.
 #   inside the shared ctest lab (LAB_CI_FIXTURE=1, `lab_apply_all`, after the module tests): profile ci.
 #   standalone (`make ci-apply-all`): profile redis (modules 2 and 4; the others, without hosts, are skipped
@@ -23,8 +24,8 @@ if [ "$CI_MODE" = fixture ]; then ci_lab ci; else ci_lab redis; fi
 
 # The modules whose targets the lab has: `apply --all` says "skipped" for the others.
 chain_log="$CI_WORK/apply-all.out"
-run_chain() { kbz apply --all >"$chain_log" 2>&1 || { cat "$chain_log" >&2; return 1; }; cat "$chain_log"; }
-check "apply --all exits 0 (each module applied then verified, in order)" run_chain
+run_chain() { kbz apply --all --failover >"$chain_log" 2>&1 || { cat "$chain_log" >&2; return 1; }; cat "$chain_log"; }
+check "apply --all --failover exits 0 (each module applied, then verified with its failover tests)" run_chain
 
 # The modules the chain verified ("==> verify --module N (...)"), in its order.
 modules=$(sed -n 's/^==> verify --module \([0-9]\+\) .*/\1/p' "$chain_log" | paste -sd' ')
