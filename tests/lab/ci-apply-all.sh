@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI for the whole chain on the lab: `apply --all --failover` (every module this binary has, in order, each apply
 # followed by its verify with its failover tests, as `make demo` runs it) on a fleet where the modules are already
-# installed; then the SUIVI must show every module the
-# lab holds hosts for as ✅ with its apply and verify durations, and the chain's archives must exist.
+# installed; then the SUIVI must show every module the lab holds hosts for as ✅ with its apply and verify
+# durations, and the chain's archives must exist.
 #   inside the shared ctest lab (LAB_CI_FIXTURE=1, `lab_apply_all`, after the module tests): profile ci.
 #   standalone (`make ci-apply-all`): profile redis (modules 2 and 4; the others, without hosts, are skipped
 #     and said).
