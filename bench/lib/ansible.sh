@@ -63,6 +63,7 @@ TASKS
 }
 
 # ansible_cmd N: the ansible-playbook command line in CMD (ANSIBLE_CONFIG is exported by the caller).
+# shellcheck disable=SC2034 # CMD is read by run.sh
 ansible_cmd() {
   CMD=(ansible-playbook -i "$FARM/ansible/hosts-$1.ini" "$FARM/ansible/noop.yml")
 }
