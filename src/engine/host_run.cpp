@@ -469,17 +469,25 @@ HostRun HostWorker::run() {
 
 }  // namespace
 
+// mkdir is the atomic step; the info file follows it. A lock dir seen without its info is being taken (or
+// was just released) by a run on this same machine: try again for up to 2 s before calling it held. Hosts
+// of one run that share a /run (tests, a farm without namespaces) release and take it at different times.
 std::string host_lock_prelude(const HostLock& lock) {
   return fmt::format(
-      "kbz_lock={0}\n"
-      "if mkdir \"$kbz_lock\" 2>/dev/null; then\n"
-      "  printf 'installer=%s\\npid=%s\\nrun_id=%s\\nstarted=%s\\n' {1} {2} {3} {4} > \"$kbz_lock/info\"\n"
-      "elif grep -qx {5} \"$kbz_lock/info\" 2>/dev/null; then :\n"
-      "else\n"
-      "  echo \"held by: $(tr '\\n' ' ' < \"$kbz_lock/info\" 2>/dev/null)(if no run is active: rm -r "
+      "kbz_lock={0}; kbz_i=0\n"
+      "while :; do\n"
+      "  if mkdir \"$kbz_lock\" 2>/dev/null; then\n"
+      "    printf 'installer=%s\\npid=%s\\nrun_id=%s\\nstarted=%s\\n' {1} {2} {3} {4} > \"$kbz_lock/info\"; "
+      "break\n"
+      "  fi\n"
+      "  if grep -qx {5} \"$kbz_lock/info\" 2>/dev/null; then break; fi\n"
+      "  if [ -s \"$kbz_lock/info\" ] || [ \"$kbz_i\" -ge 20 ]; then\n"
+      "    echo \"held by: $(tr '\\n' ' ' < \"$kbz_lock/info\" 2>/dev/null)(if no run is active: rm -r "
       "$kbz_lock)\"\n"
-      "  exit {6}\n"
-      "fi\n",
+      "    exit {6}\n"
+      "  fi\n"
+      "  kbz_i=$((kbz_i + 1)); sleep 0.1\n"
+      "done\n",
       shell_quote(lock.path), shell_quote(lock.installer), lock.pid, shell_quote(lock.run_id),
       shell_quote(lock.started_utc), shell_quote("run_id=" + lock.run_id), kHostLockedExit);
 }
