@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -253,14 +254,15 @@ void flatten(Settings& s) {
   for (const auto& [name, ref] : s.images) raw["images." + name] = ref;
   raw["image_bundle_dir"] = s.image_bundle_dir;
   raw["lab"] = s.lab ? "true" : "false";
+  raw["host_lock"] = s.host_lock;
   raw["preflight.dns_name"] = s.preflight_dns_name;
   raw["preflight.min_free_root_gb"] = std::to_string(s.preflight_min_free_root_gb);
 }
 
 // ---- settings declared by modules -------------------------------------------------------------------------
 
-const std::vector<std::string> kCoreKeys = {"network",          "dns", "timezone", "docker", "images",
-                                            "image_bundle_dir", "lab", "preflight"};
+const std::vector<std::string> kCoreKeys = {"network",          "dns", "timezone",  "docker",   "images",
+                                            "image_bundle_dir", "lab", "preflight", "host_lock"};
 
 // "" when `value` fits the spec, else why not.
 std::string value_problem(const SettingSpec& spec, const std::string& value) {
@@ -375,6 +377,19 @@ Result<Settings> parse_settings(const std::string& yaml_text, const std::string&
       }
     } else if (e.name == "image_bundle_dir") {
       if (auto v = r.scalar(e, "image_bundle_dir")) s.image_bundle_dir = *v;
+    } else if (e.name == "host_lock") {
+      if (auto v = r.scalar(e, "host_lock")) {
+        // It goes into a root shell script: an absolute path of plain characters only.
+        const bool plain = std::all_of(v->begin(), v->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' ||
+                 c == '-' || c == '{' || c == '}';
+        });
+        if (!v->starts_with("/") || !plain || v->find("..") != std::string::npos)
+          r.error(e.mark(),
+                  "'host_lock' '" + *v + "' must be an absolute path of letters, digits, / . _ - and {host}");
+        else
+          s.host_lock = *v;
+      }
     } else if (e.name == "preflight") {
       read_preflight(r, e.value, s);
     } else if (e.name == "lab") {

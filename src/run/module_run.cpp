@@ -183,6 +183,9 @@ Result<RunSummary> run_module(Run& run, const ModuleRunRequest& req) {
     job.mode = req.mode;
     job.from_step = req.from_step;
     job.lock = host_lock;
+    job.lock.path = run.settings().host_lock;
+    for (size_t at; (at = job.lock.path.find("{host}")) != std::string::npos;)
+      job.lock.path.replace(at, 6, host.hostname);
     job.observer = req.observer;
     job.rolling = rolling.get();
     job.reconnect = [&run, host]() { return run.reconnect(host); };

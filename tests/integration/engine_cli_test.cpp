@@ -18,6 +18,7 @@ namespace fs = std::filesystem;
 
 namespace kbz {
 namespace {
+constexpr const char* kHostLock = "host_lock: /run/kbz-install-{host}.lock\n";
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -51,7 +52,8 @@ class EngineCli : public ::testing::Test {
     workdir_ = fleet_->dir() / ("engine-" + name);
     root_ = workdir_ / "hosts";
     fs::create_directories(root_);
-    std::ofstream(workdir_ / "kbz.yaml") << "# defaults\n";
+    // The test hosts share this machine's /run: one lock per host, as real servers have.
+    std::ofstream(workdir_ / "kbz.yaml") << kHostLock;
     write_module("none");
   }
   // The fixture module with settings.test.* replaced by this test's values (kbz.yaml has no test keys).
@@ -92,6 +94,7 @@ class EngineCli : public ::testing::Test {
     return nlohmann::json::parse(r.out, nullptr, false);
   }
   fs::path app(size_t i) const { return root_ / fleet_->hostname(i) / "app"; }
+  fs::path host_lock(size_t i) const { return "/run/kbz-install-" + fleet_->hostname(i) + ".lock"; }
 
   static inline test::SshdFleet* fleet_ = nullptr;
   static inline fs::path* inventory_ = nullptr;
@@ -126,7 +129,8 @@ TEST_F(EngineCli, PlanApplyThenANoOpReapplyInTwoExecsPerHost) {
     EXPECT_LE(h["transport"]["execs"].get<int>(), 2) << "batch + lock release";
   }
   EXPECT_EQ(second["totals"]["changed"], 0);
-  EXPECT_FALSE(fs::exists("/run/kbz-install.lock")) << "host lock released";
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_FALSE(fs::exists(host_lock(i))) << "host lock released on " << fleet_->hostname(i);
 
   auto replan = kbz({"plan", "--module", "90"});
   EXPECT_EQ(replan.exit_status, 0);
@@ -191,12 +195,13 @@ TEST_F(EngineCli, LocalAndHostLocksRefuseASecondRun) {
   EXPECT_NE(local.err.find("pid " + std::to_string(getpid())), std::string::npos) << local.err;
   fs::remove(workdir_ / ".kbz" / "lock");
 
-  // Host: another run's lock on the hosts (all fleet hosts are this machine, so one lock covers them).
-  ASSERT_FALSE(fs::exists("/run/kbz-install.lock"))
-      << "a stale host lock from elsewhere; refusing to touch it";
-  fs::create_directories("/run/kbz-install.lock");
-  std::ofstream("/run/kbz-install.lock/info")
-      << "installer=install-01\npid=4242\nrun_id=someone-else\nstarted=2026-11-27T10:00:00Z\n";
+  // Host: another run's lock on every host (each fleet host has its own lock path, kHostLock).
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_FALSE(fs::exists(host_lock(i))) << "a stale host lock from elsewhere; refusing to touch it";
+    fs::create_directories(host_lock(i));
+    std::ofstream(host_lock(i) / "info")
+        << "installer=install-01\npid=4242\nrun_id=someone-else\nstarted=2026-11-27T10:00:00Z\n";
+  }
   const auto run = apply_json({}, 1);
   for (const auto& h : run["hosts"]) {
     EXPECT_NE(h["error"].get<std::string>().find(
@@ -205,8 +210,10 @@ TEST_F(EngineCli, LocalAndHostLocksRefuseASecondRun) {
         << h.dump();
     EXPECT_EQ(h["skipped"], 5);
   }
-  EXPECT_TRUE(fs::exists("/run/kbz-install.lock/info")) << "another run's lock is never removed";
-  fs::remove_all("/run/kbz-install.lock");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(fs::exists(host_lock(i) / "info")) << "another run's lock is never removed";
+    fs::remove_all(host_lock(i));
+  }
   EXPECT_FALSE(fs::exists(app(0)));
 }
 
@@ -358,7 +365,8 @@ TEST_F(EngineCli, ApplyAllStopsAtTheFirstFailureAndFromModuleResumes) {
 // preflight: one exec per host, a table; apply refuses a host whose preflight fails before changing anything
 // (here: the module says it will listen on 22, which the test's sshd holds), --skip-preflight forces it.
 TEST_F(EngineCli, PreflightRefusesAHostBeforeApplyChangesItUnlessSkipped) {
-  std::ofstream(workdir_ / "kbz.yaml") << "preflight: {dns_name: localhost, min_free_root_gb: 0}\n";
+  std::ofstream(workdir_ / "kbz.yaml")
+      << kHostLock << "preflight: {dns_name: localhost, min_free_root_gb: 0}\n";
   auto ready = kbz({"preflight", "--module", "90"});
   EXPECT_EQ(ready.exit_status, 0) << ready.out << ready.err;
   EXPECT_NE(ready.out.find("disk-root"), std::string::npos) << ready.out;

@@ -93,6 +93,7 @@ TEST(Settings, EverySettingRead) {
       {"images.haproxy", r->images.at("haproxy")},
       {"images.registry-cache", r->images.at("registry-cache")},
       {"image_bundle_dir", "/srv/kbz/images"},
+      {"host_lock", "/run/kbz-install.lock"},
       {"lab", "false"},
       {"preflight.dns_name", "archive.ubuntu.com"},
       {"preflight.min_free_root_gb", "5"},
@@ -115,7 +116,7 @@ TEST(Settings, UnknownKeysNamedWithLineColumnAndKnownKeys) {
       (std::vector<std::string>{
           "unknown_keys.yaml:3:3: unknown key 'network.admin_cidr' (known: private_cidr, admin_cidrs)",
           "unknown_keys.yaml:4:1: unknown key 'timezon' (known: network, dns, timezone, docker, images, "
-          "image_bundle_dir, lab, preflight)"}));
+          "image_bundle_dir, lab, preflight, host_lock)"}));
 }
 
 TEST(Settings, BadValuesAllReportedInFileOrder) {
@@ -172,7 +173,7 @@ TEST(Settings, ControlCharactersInMessagesAreEscaped) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message,
             "k.yaml:1:1: unknown key 'time\\x1b[31mzone' (known: network, dns, timezone, docker, "
-            "images, image_bundle_dir, lab, preflight)");
+            "images, image_bundle_dir, lab, preflight, host_lock)");
 }
 
 TEST(Settings, CidrEdgeCases) {
@@ -195,5 +196,24 @@ TEST(Settings, CidrEdgeCases) {
   EXPECT_FALSE(admin("2001:db8::1/32").has_value());
 }
 
+}  // namespace
+}  // namespace kbz
+
+namespace kbz {
+namespace {
+TEST(Settings, HostLockIsAnAbsolutePlainPathWithAnOptionalHostPlaceholder) {
+  auto d = parse_settings("", "kbz.yaml");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->host_lock, "/run/kbz-install.lock");
+  EXPECT_EQ(d->raw.at("host_lock"), "/run/kbz-install.lock");
+  auto per_host = parse_settings("host_lock: /run/kbz-{host}.lock\n", "kbz.yaml");
+  ASSERT_TRUE(per_host) << per_host.error().message;
+  EXPECT_EQ(per_host->host_lock, "/run/kbz-{host}.lock");
+  for (const char* bad : {"run/x.lock", "/run/$(id).lock", "/run/../etc/x", "/run/a b"}) {
+    auto r = parse_settings(std::string("host_lock: \"") + bad + "\"\n", "kbz.yaml");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("kbz.yaml:1:12: 'host_lock'"), std::string::npos) << r.error().message;
+  }
+}
 }  // namespace
 }  // namespace kbz

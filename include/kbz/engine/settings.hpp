@@ -34,6 +34,9 @@ struct Settings {
   std::string image_bundle_dir;                                  // air-gap: folder of `docker save` archives
   std::string preflight_dns_name = "archive.ubuntu.com";         // preflight: must resolve on every host
   int preflight_min_free_root_gb = 5;                            // preflight: free space on / at least
+  // Where each host's run lock lives; `{host}` becomes the hostname. Only fleets whose "hosts" share one /run
+  // (the real-sshd test fleet on 127.0.1.x) need a per-host path; real servers keep the default.
+  std::string host_lock = "/run/kbz-install.lock";
   bool lab = false;  // the local lab: checks marked `lab:` are reported "non testé dans le lab", never run
   std::map<std::string, std::string> raw;  // flattened key -> value, for templates (settings.x.y)
   std::string path;                        // where it was read from, "" = defaults
