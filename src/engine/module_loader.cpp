@@ -327,7 +327,7 @@ class ModuleParser {
     const Fields f = r_.fields(
         root, Scope{"", "module.yaml", "module.yaml"},
         {"number", "id", "title", "title_fr", "doc", "targets", "versions", "images", "ports", "listens",
-         "credentials", "settings", "steps", "handlers", "converge", "verify", "failover"});
+         "credentials", "settings", "steps", "handlers", "converge", "verify", "failover", "attention_fr"});
     Module m;
     if (!f.has("number")) r_.error(root.Mark(), "module.yaml needs 'number'");
     m.number = f.integer("number", 0, INT32_MIN, INT32_MAX);
@@ -340,6 +340,7 @@ class ModuleParser {
     m.targets = f.str("targets", "all");
     m.versions = f.string_map("versions");
     m.ports = f.list("ports");
+    m.attention_fr = f.list("attention_fr");
     listens(f, m);
     images(f, m);
     credentials(f, m);

@@ -372,6 +372,11 @@ class Renderer {
     line("## ⚠️ Points d'Attention");
     blank();
     bool any = false;
+    // What the module itself says stands whatever the checks found (e.g. an unfixed CVE in the pinned image).
+    for (const auto& a : m_.attention_fr) {
+      line("- ⚠️ {}", a);
+      any = true;
+    }
     for (const auto& h : hosts_) {
       auto u = unreachable_.find(h);
       if (u != unreachable_.end()) {

@@ -15,6 +15,7 @@
 #include "kbz/engine/converge.hpp"
 #include "kbz/engine/credentials.hpp"
 #include "kbz/engine/rolling.hpp"
+#include "kbz/engine/steps/image.hpp"
 #include "kbz/report/run_state.hpp"
 
 namespace kbz {
@@ -160,6 +161,7 @@ Result<RunSummary> run_module(Run& run, const ModuleRunRequest& req) {
 
   TemplateContext base;
   base.settings = run.settings().raw;
+  add_module_images(base.settings, m);
   base.credentials = *creds;
   base.all_hosts = module_hosts;
 

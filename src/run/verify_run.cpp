@@ -9,6 +9,7 @@
 #include "kbz/core/run_log.hpp"
 #include "kbz/core/secret.hpp"
 #include "kbz/core/time.hpp"
+#include "kbz/engine/steps/image.hpp"
 #include "kbz/report/cli_support.hpp"
 #include "kbz/report/log_archive.hpp"
 #include "kbz/report/module_titles.hpp"
@@ -21,11 +22,12 @@ namespace kbz {
 namespace fs = std::filesystem;
 namespace {
 
-TemplateContext check_context(const Run& run) {
+TemplateContext check_context(const Run& run, const Module& m) {
   // Check commands are templates too ({{host.hostname}}, {{settings.network.private_cidr}},
   // {{facts.ssh_unit}}).
   TemplateContext templates;
   templates.settings = run.settings().raw;
+  add_module_images(templates.settings, m);
   templates.all_hosts = run.targets();
   return templates;
 }
@@ -72,7 +74,7 @@ Result<std::vector<Host>> prepare_verify(Run& run, const Module& m) {
   if (auto ok = check_failover_kinds(m, FailoverRegistry::global()); !ok) return std::unexpected(ok.error());
   auto hosts = run.hosts_for(m);
   if (!hosts) return hosts;
-  if (auto ok = validate_check_commands(m, *hosts, check_context(run)); !ok)
+  if (auto ok = validate_check_commands(m, *hosts, check_context(run, m)); !ok)
     return std::unexpected(ok.error());
   return hosts;
 }
@@ -81,7 +83,7 @@ VerifyOutcome verify_module(Run& run, const Module& m, const std::vector<Host>& 
   const GlobalOptions& g = run.options();
   const Connector connect = [&run](const Host& h) { return run.connect(h); };
   VerifyOptions opts{g.forks, Millis(g.timeout_s * 1000), mode == VerifyMode::WithFailover, g.inventory,
-                     check_context(run)};
+                     check_context(run, m)};
   run_log()->info("verify module {} on {} host(s){}", m.number, hosts.size(),
                   mode == VerifyMode::WithFailover ? " with failover scenarios" : "");
   VerifyOutcome out;

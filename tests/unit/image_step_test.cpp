@@ -56,6 +56,15 @@ TemplateContext ctx_with(const std::string& bundle_dir) {
   return ctx;
 }
 
+TEST(ImageStep, TemplatesSeeTheModulesImagesKbzYamlWins) {
+  Module m;
+  m.images = {{"minio", "minio/minio:RELEASE.2024-10-02T17-50-41Z"}, {"mc", "minio/mc:RELEASE.1"}};
+  std::map<std::string, std::string> settings = {{"images.mc", "registry.local/mc:RELEASE.2"}};
+  add_module_images(settings, m);
+  EXPECT_EQ(settings.at("images.minio"), "minio/minio:RELEASE.2024-10-02T17-50-41Z");
+  EXPECT_EQ(settings.at("images.mc"), "registry.local/mc:RELEASE.2");
+}
+
 }  // namespace
 
 TEST(ImageStep, CheckAsksDockerForTheImageId) {

@@ -6,6 +6,7 @@
 
 #include "fixtures/report/module2_fixture.hpp"
 #include "kbz/core/secret.hpp"
+#include "kbz/engine/module.hpp"
 #include "kbz/report/validation_report.hpp"
 
 namespace kbz {
@@ -210,6 +211,24 @@ TEST(ReportValidation, NotRunChecksAreSaidNotRunNeverPassed) {
   EXPECT_TRUE(has(s["## ⚠️ Points d'Attention"],
                   "non exécuté (condition « facts.init == systemd » non remplie)"));
   EXPECT_TRUE(has(s["## 🎯 Conclusion"], "ne sont pas comptées comme réussies"));
+}
+
+TEST(ReportValidation, ModuleAttentionLinesOpenThePointsDAttention) {
+  Module m = module2();
+  m.attention_fr = {"CVE-X non corrigée dans l'image par défaut."};
+  ReportContext c;
+  c.generated_utc = "2026-11-27T22:02:00Z";
+  const std::string md = render_validation_report(m, module2_run(), c);
+  const auto at =
+      md.find("## ⚠️ Points d'Attention\n\n- ⚠️ CVE-X non corrigée dans l'image par défaut.\n");
+  EXPECT_NE(at, std::string::npos) << md;
+  EXPECT_EQ(md.find("Aucun point d'attention"), std::string::npos);
+  auto parsed = parse_module(
+      "number: 77\nid: x\ntitle: X\nattention_fr: [\"a\", \"b\"]\nsteps: [{id: s, kind: command, check: "
+      "\"true\", apply: \"true\"}]\n",
+      "test");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->attention_fr, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(ReportValidation, RegisteredSecretNeverAppears) {

@@ -129,7 +129,8 @@ struct Module {
   std::vector<ConvergeCheck> converge;
   std::vector<VerifyCheck> checks;
   std::vector<FailoverScenario> failover;
-  std::string source_dir;                        // "embedded:02-base-os" or a real folder
+  std::vector<std::string> attention_fr;  // standing warnings for the report's "Points d'Attention" (French)
+  std::string source_dir;                 // "embedded:02-base-os" or a real folder
   std::map<std::string, std::string> templates;  // template name -> text
 };
 

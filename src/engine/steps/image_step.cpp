@@ -114,6 +114,13 @@ Result<std::string> image_ref(const std::string& name, const Module& module, con
               fmt::format("no image reference for '{}' (set images.{} in kbz.yaml)", name, name));
 }
 
+void add_module_images(std::map<std::string, std::string>& settings, const Module& module) {
+  for (const auto& [name, ref] : module.images) {
+    auto& v = settings["images." + name];
+    if (v.empty()) v = ref;
+  }
+}
+
 Result<std::vector<BundleEntry>> read_bundle_index(const std::string& dir) {
   const fs::path index = fs::path(dir) / "index.tsv";
   std::ifstream in(index);

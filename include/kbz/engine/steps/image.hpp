@@ -3,6 +3,7 @@
 // (SFTP, skipped when the remote sha256 matches) and `docker load`ed. Hosts that already hold it are not
 // touched.
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,11 @@ namespace kbz {
 // The reference an image or container step uses for `images.<name>`: kbz.yaml's, else the module's pinned
 // default (module.yaml `images:`).
 Result<std::string> image_ref(const std::string& name, const Module& module, const TemplateContext& ctx);
+
+// Templates see every image the module declares as settings.images.<name>: kbz.yaml's reference when it
+// names one, else the module's pinned default (a helper script that runs `docker run` needs the same ref
+// the image step put on the host).
+void add_module_images(std::map<std::string, std::string>& settings, const Module& module);
 
 // One row of <image_bundle_dir>/index.tsv: name, reference, image ID, archive file (tab-separated; the
 // format the lab's bundle writes: tests/lab/lib/bundle.sh).
