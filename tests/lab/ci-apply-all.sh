@@ -24,7 +24,23 @@ if [ "$CI_MODE" = fixture ]; then ci_lab ci; else ci_lab redis; fi
 
 # The modules whose targets the lab has: `apply --all` says "skipped" for the others.
 chain_log="$CI_WORK/apply-all.out"
-run_chain() { kbz apply --all --failover >"$chain_log" 2>&1 || { cat "$chain_log" >&2; return 1; }; cat "$chain_log"; }
+# The chain runs the modules the lab can apply whose own lab CI passes (KBZ_CHAIN_MODULES, set by
+# tests/CMakeLists.txt; default 2 4): modules 6 and 9 are plan-only here (no MinIO, no kubeadm) and would be
+# refused, so the chain reads its modules from a folder holding just those (--modules-dir).
+chain_mods="$CI_WORK/modules"
+link_chain_modules() {
+  local n d
+  rm -rf "$chain_mods"; mkdir -p "$chain_mods"
+  for n in ${KBZ_CHAIN_MODULES:-2 4}; do
+    d=$(ls -d "$REPO_TOP"/modules/"$(printf '%02d' "$n")"-* 2>/dev/null) || { warn "no modules/$n-*"; return 1; }
+    ln -s "$d" "$chain_mods/"
+  done
+}
+check "chain modules: ${KBZ_CHAIN_MODULES:-2 4}" link_chain_modules
+run_chain() {
+  kbz --modules-dir "$chain_mods" apply --all --failover >"$chain_log" 2>&1 || { cat "$chain_log" >&2; return 1; }
+  cat "$chain_log"
+}
 check "apply --all --failover exits 0 (each module applied, then verified with its failover tests)" run_chain
 
 # The modules the chain verified ("==> verify --module N (...)"), in its order.

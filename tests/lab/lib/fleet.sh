@@ -16,6 +16,7 @@ declare -A PROFILES=(
   [galera]="maria-01 maria-02 maria-03 proxysql-01 proxysql-02"                     # modules 7, 8
   [minio]="minio-01 minio-02 minio-03"                                              # module 6 (plan only)
   [k8s]="k8s-master-01 k8s-master-02 k8s-master-03 k8s-worker-01"                  # module 9 (plan only)
+  [k8s-ci]="k8s-master-01 k8s-worker-01"                                            # module 9 in the shared ci lab
   [full]="db-master-01 db-slave-01 db-slave-02 redis-01 redis-02 redis-03 queue-01 queue-02 queue-03
           maria-01 maria-02 maria-03 haproxy-01 haproxy-02"
   # redis + pg + rabbitmq + galera (every module the lab can run), minio-01..03 and one k8s master and
@@ -274,6 +275,8 @@ write_settings() {
     bundle_images_yaml           # images: {...} for the service images built so far (lib/bundle.sh)
     echo "image_bundle_dir: $LAB_DIR/bundle"
     echo "preflight: {dns_name: deb.debian.org}   # what the lab servers resolve (their apt source)"
+    # Module 9 (plan only here): no load balancer in the lab, so the API endpoint is k8s-master-01's address.
+    echo "k8s: {control_plane_endpoint: \"$LAB_PREFIX.100:6443\"}"
     echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
   } >"$LAB_DIR/kbz.yaml.tmp"
   mv "$LAB_DIR/kbz.yaml.tmp" "$LAB_DIR/kbz.yaml"
