@@ -11,9 +11,10 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
   libkainjow-mustache-dev nlohmann-json3-dev libdtl-dev libhowardhinnant-date-dev tzdata libarchive-dev libgtest-dev libgmock-dev
   clang-16 libclang-rt-16-dev clang-format)
 # Test-time tools: a real OpenSSH server for integration tests, sudo for the non-root test user,
-# pdsh, GNU time and python3 for the benchmark, docker.io + debootstrap + jq for the lab of
+# pdsh, GNU time, python3 and ansible-core (the peer tool of bench/run.sh) for the benchmark, linux-perf to
+# profile it, docker.io + debootstrap + jq for the lab of
 # servers-in-containers (tests/lab/lab.sh starts dockerd itself when no init system runs it).
-TEST_PKGS=(openssh-server openssh-client sudo pdsh time python3 procps iproute2 iptables util-linux
+TEST_PKGS=(openssh-server openssh-client sudo pdsh time python3 ansible-core linux-perf procps iproute2 iptables util-linux
   docker.io debootstrap jq ca-certificates)
 
 $SUDO apt-get update -qq

@@ -21,6 +21,8 @@ using Clock = std::chrono::steady_clock;
 Millis since(Clock::time_point t) { return std::chrono::duration_cast<Millis>(Clock::now() - t); }
 
 constexpr const char* kFactsItem = "__facts";
+constexpr const char* kUnlockItem = "__unlock";  // last item of a first batch that releases the lock
+constexpr std::string_view kReleasedLine = "kbz-lock-released";
 constexpr std::string_view kConvergePrefix = "converge:";
 
 // The last lines of a command's output, masked: enough to say why without flooding the console.
@@ -59,13 +61,16 @@ class HostWorker {
   HostRun run();
 
  private:
-  enum class HostLockUse { Take, AlreadyHeld };
+  // TakeAndRelease: the batch takes the lock and releases it as its last item (a run expected to be a no-op).
+  enum class HostLockUse { Take, TakeAndRelease, AlreadyHeld };
   Result<void> gather(size_t first, HostLockUse lock);
   void fetch_diffs(std::vector<std::pair<size_t, FileWrite>>& files);
   void run_handlers(const std::set<std::string>& notified, bool host_failed);
   void release_lock();
   std::string plan_recreate(const StepDecision& d) const;
-  void apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r);
+  void apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r,
+                    bool release_lock_after);
+  bool needs_change(size_t first);
   Result<bool> is_primary(const Step& step);
   std::string run_templated(const Step& step, const std::string& text, const char* what, Millis timeout,
                             int poll_timeout_s = 0);
@@ -94,6 +99,7 @@ class HostWorker {
   HostRun run_;
   std::vector<StepResult> results_;
   std::map<std::string, CheckOutput> checks_;
+  std::map<size_t, Result<StepDecision>> decided_;  // needs_change()'s decisions, valid until the next gather
   std::vector<PreflightResult> preflight_;
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
@@ -142,8 +148,8 @@ Result<bool> HostWorker::is_primary(const Step& step) {
 
 // One change: uploads and the apply; for a rolled step (turn set) before_primary first on the primary and
 // `ready` polled after, then the turn passes to the next host. Sets r's status and message.
-void HostWorker::apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn,
-                              StepResult& r) {
+void HostWorker::apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r,
+                              bool release_lock_after) {
   const auto t0 = Clock::now();
   activity(step.id);
   std::string why;
@@ -157,7 +163,23 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
         res = std::unexpected(sent.error());
         break;
       }
-    if (res) res = exec(d.apply);
+    if (res && !release_lock_after) res = exec(d.apply);
+    if (res && release_lock_after) {
+      // Nothing follows this apply on this host: the lock release rides on it, whatever the apply's exit.
+      // The apply runs in a subshell (an `exit` in it cannot skip the release); the release says it ran on
+      // stderr, and only then is the lock counted as released (a timeout or a lost session: release exec).
+      ExecRequest req = d.apply;
+      req.command = fmt::format("( {}\n); kbz_rc=$?; {} && echo {} >&2; exit $kbz_rc", d.apply.command,
+                                host_lock_release(job_.lock), kReleasedLine);
+      res = exec(req);
+      if (res) {
+        const std::string line = std::string(kReleasedLine) + "\n";
+        if (const auto at = res->err.rfind(line); at != std::string::npos) {
+          res->err.erase(at, line.size());
+          lock_taken_ = false;
+        }
+      }
+    }
     if (!res)
       why = res.error().message;
     else if (res->exit_status != 0)
@@ -188,7 +210,8 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
 }
 
 Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
-  const bool take_lock = lock == HostLockUse::Take;
+  const bool take_lock = lock != HostLockUse::AlreadyHeld;
+  decided_.clear();
   const auto& steps = job_.module->steps;
   TemplateContext shell_ctx = ctx_;
   shell_ctx.facts_as_shell_vars = true;
@@ -211,6 +234,7 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
       if (auto cmd = render_command(c.check, shell_ctx, fmt::format("converge '{}' check", c.id)))
         items.push_back({std::string(kConvergePrefix) + c.id, *cmd});
     }
+  if (lock == HostLockUse::TakeAndRelease) items.push_back({kUnlockItem, host_lock_release(job_.lock)});
   const std::string prelude =
       (take_lock ? host_lock_prelude(job_.lock) : std::string{}) + facts_shell_prelude();
   const std::string marker = new_batch_marker();
@@ -233,10 +257,27 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
       preflight_.push_back(parse_preflight(o.id.substr(kPreflightPrefix.size()), o.exit_status, o.output));
     else if (o.id.starts_with(kConvergePrefix))
       run_.converge_at_start[o.id.substr(kConvergePrefix.size())] = o.exit_status == 0;
+    else if (o.id == kUnlockItem)
+      lock_taken_ = o.exit_status != 0;  // not released: the release exec at the end tries again
     else
       checks_[o.id] = {o.exit_status, o.output};
   }
   return {};
+}
+
+// After a first batch that released the lock: would any step change (or fail its check)? Its decisions are
+// kept for the step loop (decide renders templates: once is enough).
+bool HostWorker::needs_change(size_t first) {
+  const auto& steps = job_.module->steps;
+  for (size_t i = first; i < steps.size(); ++i) {
+    if (!step_applies(steps[i], ctx_.host, ctx_.facts, ctx_.settings)) continue;
+    if (check_errors_.contains(steps[i].id) || !checks_.contains(steps[i].id)) return true;
+    auto d = decide(steps[i], *job_.module, checks_[steps[i].id], ctx_);
+    const bool change = !d || d->change;
+    decided_.emplace(i, std::move(d));
+    if (change) return true;
+  }
+  return false;
 }
 
 void HostWorker::release_lock() {
@@ -352,7 +393,24 @@ HostRun HostWorker::run() {
 
   activity("checks");
   const bool apply = job_.mode == RunMode::Apply;
-  if (auto ok = gather(first, apply ? HostLockUse::Take : HostLockUse::AlreadyHeld); !ok) {
+  const bool optimistic = apply && job_.expect_no_op;
+  auto ok = gather(first, !apply       ? HostLockUse::AlreadyHeld
+                          : optimistic ? HostLockUse::TakeAndRelease
+                                       : HostLockUse::Take);
+  // Expected a no-op, released the lock, and found something to change (or a check that cannot run): take the
+  // lock again with fresh checks, so that every change is decided and made under it.
+  const auto refused = [&] {  // the preflight refuses the host: nothing will change, no lock needed
+    return !preflight_failures(preflight_).empty() && job_.preflight_use == PreflightUse::Enforce;
+  };
+  if (ok && optimistic && !lock_taken_ && !refused() && needs_change(first)) {
+    activity("checks (again, under the lock)");
+    checks_.clear();
+    check_errors_.clear();
+    preflight_.clear();
+    run_.converge_at_start.clear();
+    ok = gather(first, HostLockUse::Take);
+  }
+  if (!ok) {
     const auto kind = ok.error().kind;
     run_.unreachable = kind == ErrorKind::Connect || kind == ErrorKind::Auth || kind == ErrorKind::HostKey;
     run_.error = mask(ok.error().message);
@@ -388,7 +446,8 @@ HostRun HostWorker::run() {
         r.status = StepStatus::Failed;
         r.message = "no check result";
       } else {
-        auto d = decide(step, *job_.module, checks_[step.id], ctx_);
+        auto d = decided_.contains(i) ? std::move(decided_.at(i))
+                                      : decide(step, *job_.module, checks_[step.id], ctx_);
         if (d && !d->change && !apply) {
           if (auto why = plan_recreate(*d); !why.empty()) {
             d->change = true;
@@ -429,12 +488,19 @@ HostRun HostWorker::run() {
             activity(step.id + " (rolling: waiting for its turn)");
             turn = job_.rolling->wait_turn(step.id, run_.host.hostname, [&] { return is_primary(step); });
           }
-          if (turn && turn->outcome != RollingTurn::Outcome::Go) {
+          if (!lock_taken_) {  // never reached (see needs_change); a change is never made without the lock
+            r.status = StepStatus::Failed;
+            r.message = "not changed: this run does not hold the host lock";
+          } else if (turn && turn->outcome != RollingTurn::Outcome::Go) {
             const bool stopped = turn->outcome == RollingTurn::Outcome::Stopped;
             r.status = stopped ? StepStatus::Failed : StepStatus::Skipped;
             r.message = mask(turn->why);
           } else {
-            apply_change(step, *d, turn ? &*turn : nullptr, r);
+            // The last exec of this host: the last step, no handler to run after it, no `ready` to poll.
+            const bool last_exec = lock_taken_ && !d->apply.command.empty() && i + 1 == steps.size() &&
+                                   notified.empty() && step.notify.empty() &&
+                                   !(turn && !step.rolling->ready.empty());
+            apply_change(step, *d, turn ? &*turn : nullptr, r, last_exec);
           }
           if (r.status != StepStatus::Failed && r.status != StepStatus::Skipped) {
             if (d->success != SuccessIs::Ok)
@@ -469,17 +535,25 @@ HostRun HostWorker::run() {
 
 }  // namespace
 
+// mkdir is the atomic step; the info file follows it. A lock dir seen without its info is being taken (or
+// was just released) by a run on this same machine: try again for up to 2 s before calling it held. Hosts
+// of one run that share a /run (tests, a farm without namespaces) release and take it at different times.
 std::string host_lock_prelude(const HostLock& lock) {
   return fmt::format(
-      "kbz_lock={0}\n"
-      "if mkdir \"$kbz_lock\" 2>/dev/null; then\n"
-      "  printf 'installer=%s\\npid=%s\\nrun_id=%s\\nstarted=%s\\n' {1} {2} {3} {4} > \"$kbz_lock/info\"\n"
-      "elif grep -qx {5} \"$kbz_lock/info\" 2>/dev/null; then :\n"
-      "else\n"
-      "  echo \"held by: $(tr '\\n' ' ' < \"$kbz_lock/info\" 2>/dev/null)(if no run is active: rm -r "
+      "kbz_lock={0}; kbz_i=0\n"
+      "while :; do\n"
+      "  if mkdir \"$kbz_lock\" 2>/dev/null; then\n"
+      "    printf 'installer=%s\\npid=%s\\nrun_id=%s\\nstarted=%s\\n' {1} {2} {3} {4} > \"$kbz_lock/info\"; "
+      "break\n"
+      "  fi\n"
+      "  if grep -qx {5} \"$kbz_lock/info\" 2>/dev/null; then break; fi\n"
+      "  if [ -s \"$kbz_lock/info\" ] || [ \"$kbz_i\" -ge 20 ]; then\n"
+      "    echo \"held by: $(tr '\\n' ' ' < \"$kbz_lock/info\" 2>/dev/null)(if no run is active: rm -r "
       "$kbz_lock)\"\n"
-      "  exit {6}\n"
-      "fi\n",
+      "    exit {6}\n"
+      "  fi\n"
+      "  kbz_i=$((kbz_i + 1)); sleep 0.1\n"
+      "done\n",
       shell_quote(lock.path), shell_quote(lock.installer), lock.pid, shell_quote(lock.run_id),
       shell_quote(lock.started_utc), shell_quote("run_id=" + lock.run_id), kHostLockedExit);
 }

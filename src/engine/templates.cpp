@@ -55,20 +55,39 @@ mu::data host_object(const Host& h) {
   return d;
 }
 
-mu::data build_data(const TemplateContext& ctx) {
+mu::data facts_data(const TemplateContext& ctx);
+void add_host_lists(const TemplateContext& ctx, mu::data& root);
+
+// Only the roots the text names: a tag can only reach a root by its name, so a root whose name is not in the
+// text is never looked up (sections resolve inner names against their item first, then the same roots).
+// Building every root for every render was most of a no-op re-apply's client CPU (profile in
+// bench/RESULTS.md): the host lists alone are O(hosts) per render, O(hosts²) per run.
+mu::data build_data(const TemplateContext& ctx, std::string_view text) {
+  const auto names = [&](std::string_view root) { return text.find(root) != std::string_view::npos; };
   mu::data root;
-  root.set("host", host_object(ctx.host));
-  root.set("settings", nested(ctx.settings));
+  if (names("host")) root.set("host", host_object(ctx.host));
+  if (names("settings")) root.set("settings", nested(ctx.settings));
+  if (names("facts")) root.set("facts", facts_data(ctx));
+  if (names("credentials")) {
+    mu::data creds;
+    for (const auto& [k, v] : ctx.credentials) creds.set(k, v);
+    root.set("credentials", creds);
+  }
+  if (names("hosts")) add_host_lists(ctx, root);
+  return root;
+}
+
+mu::data facts_data(const TemplateContext& ctx) {
   mu::data facts;
   if (ctx.facts_as_shell_vars) {
     for (const auto& k : fact_names()) facts.set(k, "${KBZ_FACT_" + k + "}");
   } else {
     for (const auto& [k, v] : ctx.facts) facts.set(k, v);
   }
-  root.set("facts", facts);
-  mu::data creds;
-  for (const auto& [k, v] : ctx.credentials) creds.set(k, v);
-  root.set("credentials", creds);
+  return facts;
+}
+
+void add_host_lists(const TemplateContext& ctx, mu::data& root) {
   mu::data all{mu::data::type::list};
   std::map<std::string, mu::data> by_role, by_subrole;
   for (const auto& h : ctx.all_hosts) {
@@ -89,7 +108,6 @@ mu::data build_data(const TemplateContext& ctx) {
   mu::data subroles;
   for (auto& [subrole, list] : by_subrole) subroles.set(subrole, list);
   root.set("hosts_by_subrole", subroles);
-  return root;
 }
 
 // Names outside sections must resolve; inside sections they are relative to the list item.
@@ -139,7 +157,7 @@ Result<std::string> render(const std::string& text, const TemplateContext& ctx, 
   if (!tmpl.is_valid()) return fail(ErrorKind::Input, fmt::format("{}: {}", name, tmpl.error_message()));
   // Config files and shell lines, not HTML: no escaping.
   tmpl.set_custom_escape([](const std::string& s) { return s; });
-  std::string out = tmpl.render(build_data(ctx));
+  std::string out = tmpl.render(build_data(ctx, text));
   if (!tmpl.is_valid()) return fail(ErrorKind::Input, fmt::format("{}: {}", name, tmpl.error_message()));
   return out;
 }

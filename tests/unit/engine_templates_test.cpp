@@ -30,6 +30,21 @@ TemplateContext sample() {
   return ctx;
 }
 
+// Each render builds only the roots its text names (a no-op re-apply's client CPU); a root named only inside
+// a section, or only through a longer root's name, still resolves.
+TEST(Templates, OnlyTheRootsTheTextNamesAreBuiltAndAllStillResolve) {
+  EXPECT_EQ(render_template("plain text\n", sample(), "t").value(), "plain text\n");
+  EXPECT_EQ(render_template("{{host.hostname}}", sample(), "t").value(), "redis-01");
+  EXPECT_EQ(render_template("{{#hosts_by_role.db}}{{hostname}} {{settings.private_cidr}} {{host.role}}"
+                            "{{/hosts_by_role.db}}",
+                            sample(), "t")
+                .value(),
+            "db-01 10.0.0.0/16 redis");
+  EXPECT_EQ(render_template("{{#hosts}}{{private_ip}},{{/hosts}}", sample(), "t").value(),
+            "10.0.0.11,10.0.0.12,10.0.0.21,");
+  EXPECT_EQ(render_template("{{ facts.os_id }}", sample(), "t").value(), "ubuntu");
+}
+
 TEST(Templates, HostSettingsFactsAndGroups) {
   auto out = render_template(
       "{{host.hostname}} {{settings.docker.version}} {{settings.private_cidr}} {{facts.os_id}}\n"
