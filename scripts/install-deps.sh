@@ -13,9 +13,10 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config git
 # Test-time tools: a real OpenSSH server for integration tests, sudo for the non-root test user,
 # pdsh, GNU time, python3 and ansible-core (the peer tool of bench/run.sh) for the benchmark, linux-perf to
 # profile it, docker.io + debootstrap + jq for the lab of
-# servers-in-containers (tests/lab/lab.sh starts dockerd itself when no init system runs it).
+# servers-in-containers (tests/lab/lab.sh starts dockerd itself when no init system runs it), xfsprogs +
+# e2fsprogs + fdisk for the volume step's test on loop devices (tests/integration/volume_step_real_test.cpp).
 TEST_PKGS=(openssh-server openssh-client sudo pdsh time python3 ansible-core linux-perf procps iproute2 iptables util-linux
-  docker.io debootstrap jq ca-certificates)
+  docker.io debootstrap jq ca-certificates xfsprogs e2fsprogs fdisk)
 
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"

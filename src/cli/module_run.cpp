@@ -87,6 +87,10 @@ void print_plan(std::ostream& out, const RunSummary& s, const Module& m) {
     out << fmt::format("\n{}: {} to change, {} ok{}\n", h.host.hostname, would, h.count(StepStatus::Ok),
                        failed ? fmt::format(", {} check(s) could not run", failed) : "");
     for (const auto& r : h.steps) {
+      if (r.status == StepStatus::Ok && !r.message.empty()) {  // nothing to do, but something to know
+        out << fmt::format("  = {}: {}\n", r.step_id, mask(r.message));
+        continue;
+      }
       if (r.status != StepStatus::WouldChange && r.status != StepStatus::Failed) continue;
       out << fmt::format("  {} {}: {}\n", r.status == StepStatus::Failed ? "!" : "~", r.step_id,
                          mask(r.message));

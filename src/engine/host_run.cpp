@@ -412,6 +412,7 @@ HostRun HostWorker::run() {
           r.message = mask(d.error().message);
         } else if (!d->change) {
           r.status = StepStatus::Ok;
+          r.message = mask(d->message);  // what an ok step has to say (volume: "data stays on /")
         } else if (!apply) {
           r.status = StepStatus::WouldChange;
           r.message = mask(d->message);

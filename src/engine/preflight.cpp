@@ -4,6 +4,7 @@
 
 #include "kbz/core/text.hpp"
 #include "kbz/engine/engine.hpp"
+#include "kbz/engine/steps/volume.hpp"
 
 namespace kbz {
 namespace {
@@ -67,6 +68,15 @@ std::vector<PreflightItem> preflight_items(const std::vector<const Module*>& mod
       const std::string id = fmt::format("port-{}/{}", l.port, l.proto);
       if (std::none_of(items.begin(), items.end(), [&](const PreflightItem& i) { return i.id == id; }))
         items.push_back({id, port_script(l)});
+    }
+  // The data volume a module's `volume` step prepares on this host (kbz.yaml volumes): attached, big enough.
+  for (const Module* m : modules)
+    for (const auto& step : m->steps) {
+      if (step.kind_name() != "volume" || !selector_matches(step.hosts, host)) continue;
+      const auto v = volume_for_host(settings.raw, host);
+      if (v &&
+          std::none_of(items.begin(), items.end(), [](const PreflightItem& i) { return i.id == "volume"; }))
+        items.push_back({"volume", volume_preflight_script(*v)});
     }
   return items;
 }

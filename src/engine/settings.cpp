@@ -237,6 +237,64 @@ void read_preflight(Reader& r, const YAML::Node& node, Settings& s) {
   }
 }
 
+// A path kbz-install writes into /etc/fstab and shell lines: absolute, plain characters, no "..".
+bool is_plain_path(const std::string& p) {
+  return p.size() > 1 && p.front() == '/' && p.back() != '/' && p.find("..") == std::string::npos &&
+         p.find("//") == std::string::npos && std::all_of(p.begin(), p.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '/' ||
+                  c == '_' || c == '.' || c == '-' || c == ':' || c == '@' || c == '+';
+         });
+}
+
+// "kbz-<service>" for /opt/keybuzz/<service>/..., else "kbz-<last folder>"; cut to XFS's 12 characters.
+std::string default_label(const std::string& mount) {
+  std::string word;
+  if (mount.starts_with("/opt/keybuzz/"))
+    word = mount.substr(13, mount.find('/', 13) - 13);
+  else
+    word = mount.substr(mount.rfind('/') + 1);
+  std::string label = "kbz-";
+  for (char c : word)
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') label += c;
+  return label.substr(0, 12);
+}
+
+void read_volumes(Reader& r, const Entry& e, Settings& s) {
+  s.volumes.clear();  // kbz.yaml's table replaces the default one
+  if (e.value.IsNull()) return;
+  if (!e.value.IsSequence()) {
+    r.error(e.mark(), "'volumes' must be a list of {hosts, mount, min_gb, ...} (or [] for none)");
+    return;
+  }
+  static const std::vector<std::string> keys = {"hosts",  "mount", "fs",      "min_gb",
+                                                "device", "label", "required"};
+  for (size_t i = 0; i < e.value.size(); ++i) {
+    const std::string at = fmt::format("volumes[{}]", i);
+    const auto f = r.fields(e.value[i], {at + ".", "", at}, keys);
+    VolumeSetting v;
+    v.hosts = f.required("hosts");
+    v.mount = f.required("mount");
+    if (!v.mount.empty() && !is_plain_path(v.mount))
+      f.error("mount",
+              at + ".mount '" + v.mount + "' must be an absolute path (letters, digits, / _ . - : @ +)");
+    v.fs = f.str("fs", "xfs");
+    if (v.fs != "xfs") f.error("fs", at + ".fs is '" + v.fs + "': only xfs is supported");
+    v.min_gb = f.integer("min_gb", 0, 0, 1000000);
+    v.device = f.str("device");
+    if (!v.device.empty() && (!v.device.starts_with("/dev/") || !is_plain_path(v.device)))
+      f.error("device", at + ".device '" + v.device + "' must be a path under /dev/");
+    v.label = f.has("label") ? f.str("label") : default_label(v.mount);
+    const bool label_ok =
+        !v.label.empty() && v.label.size() <= 12 && std::all_of(v.label.begin(), v.label.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        });
+    if (!label_ok)
+      f.error("label", at + ".label '" + v.label + "' must be 1-12 characters a-z 0-9 - _ (an XFS label)");
+    v.required = f.boolean("required", false);
+    s.volumes.push_back(std::move(v));
+  }
+}
+
 void put_list(std::map<std::string, std::string>& raw, const std::string& key,
               const std::vector<std::string>& items) {
   raw[key] = join(items, " ");
@@ -257,12 +315,24 @@ void flatten(Settings& s) {
   raw["host_lock"] = s.host_lock;
   raw["preflight.dns_name"] = s.preflight_dns_name;
   raw["preflight.min_free_root_gb"] = std::to_string(s.preflight_min_free_root_gb);
+  // The volume step reads its host's entry from here (volume_for_host, kbz/engine/steps/volume.hpp).
+  raw["volumes.count"] = std::to_string(s.volumes.size());
+  for (size_t i = 0; i < s.volumes.size(); ++i) {
+    const auto& v = s.volumes[i];
+    const std::string k = fmt::format("volumes.{}.", i);
+    raw[k + "hosts"] = v.hosts;
+    raw[k + "mount"] = v.mount;
+    raw[k + "fs"] = v.fs;
+    raw[k + "min_gb"] = std::to_string(v.min_gb);
+    raw[k + "device"] = v.device;
+    raw[k + "label"] = v.label;
+    raw[k + "required"] = v.required ? "true" : "false";
+  }
 }
 
 // ---- settings declared by modules -------------------------------------------------------------------------
 
-const std::vector<std::string> kCoreKeys = {"network",          "dns", "timezone",  "docker",   "images",
-                                            "image_bundle_dir", "lab", "preflight", "host_lock"};
+const std::vector<std::string> kCoreKeys = {"network", "dns", "timezone", "docker", "images", "image_bundle_dir", "lab", "preflight", "host_lock", "volumes"};
 
 // "" when `value` fits the spec, else why not.
 std::string value_problem(const SettingSpec& spec, const std::string& value) {
@@ -347,6 +417,30 @@ void put_defaults(const std::vector<SettingSpec>& declared, Settings& s) {
 
 }  // namespace
 
+// The team's layout (keybuzz-v2-facts §2.4): Hetzner volumes, XFS, one per stateful server. Not required:
+// a server without its volume keeps the data on / (said in plan and apply).
+std::vector<VolumeSetting> default_volumes() {
+  auto v = [](std::string hosts, std::string mount, int gb, std::string label) {
+    VolumeSetting s;
+    s.hosts = std::move(hosts);
+    s.mount = std::move(mount);
+    s.min_gb = gb;
+    s.label = std::move(label);
+    return s;
+  };
+  return {
+      v("db-master-*", "/opt/keybuzz/postgres/data", 100, "kbz-postgres"),
+      v("db-slave-*", "/opt/keybuzz/postgres/data", 50, "kbz-postgres"),
+      v("redis-*", "/opt/keybuzz/redis/data", 20, "kbz-redis"),
+      v("queue-*", "/opt/keybuzz/rabbitmq/data", 40, "kbz-rabbitmq"),
+      v("minio-*", "/opt/keybuzz/minio/data", 100, "kbz-minio"),
+      v("maria-*", "/opt/keybuzz/mariadb/data", 50, "kbz-mariadb"),
+      v("proxysql-*", "/opt/keybuzz/proxysql/data", 10, "kbz-proxysql"),
+      v("haproxy-*", "/opt/keybuzz/haproxy/data", 10, "kbz-haproxy"),
+      v("k8s-worker-*", "/var/lib/containerd", 50, "kbz-k8s"),
+  };
+}
+
 Result<Settings> parse_settings(const std::string& yaml_text, const std::string& path,
                                 const std::vector<SettingSpec>& declared) {
   Settings s;
@@ -392,6 +486,8 @@ Result<Settings> parse_settings(const std::string& yaml_text, const std::string&
       }
     } else if (e.name == "preflight") {
       read_preflight(r, e.value, s);
+    } else if (e.name == "volumes") {
+      read_volumes(r, e, s);
     } else if (e.name == "lab") {
       if (auto v = r.scalar(e, "lab")) {
         if (*v != "true" && *v != "false")

@@ -107,3 +107,35 @@ TEST(Preflight, APortHeldByAnotherProcessIsRefusedAndAFreeOneIsFine) {
   EXPECT_EQ(r.at("disk-root").status, PreflightStatus::Ok) << r.at("disk-root").detail;
   EXPECT_NE(r.at("os").status, PreflightStatus::Fail) << "an other OS is a warning: " << r.at("os").detail;
 }
+
+// A module with a volume step: each host its kbz.yaml volume names is checked for it ("data volume
+// attached"); run here for real (this machine has no Hetzner volume): not required = warn, required = fail.
+TEST(Preflight, DataVolumeAttachedForTheHostsTheVolumesTableNames) {
+  auto m =
+      parse_module("number: 2\nid: t\ntitle: t\nsteps:\n  - {id: data-volume, kind: volume}\n", "t.yaml");
+  ASSERT_TRUE(m) << m.error().message;
+  auto layout = parse_settings("", "");
+  ASSERT_TRUE(layout);
+  Host redis, install;
+  redis.hostname = "redis-01";
+  install.hostname = "install-01";
+  EXPECT_EQ(find(preflight_items({&*m}, install, *layout), "volume"), nullptr) << "no volume in the layout";
+  const auto* item = find(preflight_items({&*m}, redis, *layout), "volume");
+  ASSERT_NE(item, nullptr);
+  LocalConnection local(redis);
+  auto r = local.run({item->script, "", Privilege::AsUser, Millis{30000}});
+  ASSERT_TRUE(r);
+  const auto res = parse_preflight("volume", r->exit_status, r->out + r->err);
+  EXPECT_EQ(res.status, PreflightStatus::Warn) << res.detail;
+  EXPECT_EQ(res.detail, "no data volume attached: data stays on / under /opt/keybuzz/redis/data");
+
+  auto required =
+      parse_settings("volumes:\n  - {hosts: redis-*, mount: /srv/r, min_gb: 1, required: true}\n", "k");
+  ASSERT_TRUE(required) << required.error().message;
+  item = find(preflight_items({&*m}, redis, *required), "volume");
+  ASSERT_NE(item, nullptr);
+  r = local.run({item->script, "", Privilege::AsUser, Millis{30000}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(parse_preflight("volume", r->exit_status, r->out + r->err).status, PreflightStatus::Fail)
+      << r->out;
+}

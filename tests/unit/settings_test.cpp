@@ -97,8 +97,61 @@ TEST(Settings, EverySettingRead) {
       {"lab", "false"},
       {"preflight.dns_name", "archive.ubuntu.com"},
       {"preflight.min_free_root_gb", "5"},
+      {"volumes.count", "2"},
+      {"volumes.0.hosts", "db-master-*"},
+      {"volumes.0.mount", "/opt/keybuzz/postgres/data"},
+      {"volumes.0.fs", "xfs"},
+      {"volumes.0.min_gb", "100"},
+      {"volumes.0.device", ""},
+      {"volumes.0.label", "kbz-postgres"},  // derived from the mount point
+      {"volumes.0.required", "true"},
+      {"volumes.1.hosts", "redis-01,redis-02"},
+      {"volumes.1.mount", "/srv/redis"},
+      {"volumes.1.fs", "xfs"},
+      {"volumes.1.min_gb", "20"},
+      {"volumes.1.device", "/dev/sdb"},
+      {"volumes.1.label", "redis-data"},
+      {"volumes.1.required", "false"},
   };
   EXPECT_EQ(r->raw, expected);
+}
+
+// The team's layout by default; kbz.yaml's table replaces it whole; [] = no data disks.
+TEST(Settings, VolumesDefaultToTheTeamsLayout) {
+  auto d = parse_settings("", "");
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_EQ(d->volumes.size(), 9u);
+  EXPECT_EQ(d->volumes[0].hosts, "db-master-*");
+  EXPECT_EQ(d->volumes[0].min_gb, 100);
+  EXPECT_EQ(d->volumes[1].mount, "/opt/keybuzz/postgres/data");
+  EXPECT_EQ(d->volumes[1].min_gb, 50);
+  EXPECT_EQ(d->volumes[8].hosts, "k8s-worker-*");
+  EXPECT_EQ(d->volumes[8].mount, "/var/lib/containerd");
+  for (const auto& v : d->volumes) {
+    EXPECT_FALSE(v.required) << v.hosts;
+    EXPECT_EQ(v.fs, "xfs");
+    EXPECT_LE(v.label.size(), 12u) << v.label;
+  }
+  auto none = parse_settings("volumes: []\n", "k.yaml");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->volumes.empty());
+  EXPECT_EQ(none->raw.at("volumes.count"), "0");
+}
+
+TEST(Settings, BadVolumesAllReported) {
+  auto r = parse_settings(
+      "volumes:\n"
+      "  - {hosts: redis-*, mount: data, fs: ext4, min_gb: -1, device: /tmp/x, label: much-too-long-label}\n"
+      "  - {mount: /opt/a, size: 3}\n",
+      "k.yaml");
+  ASSERT_FALSE(r);
+  const std::string& m = r.error().message;
+  for (const char* want :
+       {"volumes[0].mount 'data' must be an absolute path", "volumes[0].fs is 'ext4'",
+        "'min_gb' must be 0..1000000", "volumes[0].device '/tmp/x' must be a path under /dev/",
+        "volumes[0].label 'much-too-long-label' must be 1-12 characters", "unknown key 'volumes[1].size'",
+        "needs 'hosts'"})
+    EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
 }
 
 TEST(Settings, UnsetKeysKeepTheirDefaults) {
@@ -116,7 +169,7 @@ TEST(Settings, UnknownKeysNamedWithLineColumnAndKnownKeys) {
       (std::vector<std::string>{
           "unknown_keys.yaml:3:3: unknown key 'network.admin_cidr' (known: private_cidr, admin_cidrs)",
           "unknown_keys.yaml:4:1: unknown key 'timezon' (known: network, dns, timezone, docker, images, "
-          "image_bundle_dir, lab, preflight, host_lock)"}));
+          "image_bundle_dir, lab, preflight, host_lock, volumes)"}));
 }
 
 TEST(Settings, BadValuesAllReportedInFileOrder) {
@@ -173,7 +226,7 @@ TEST(Settings, ControlCharactersInMessagesAreEscaped) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message,
             "k.yaml:1:1: unknown key 'time\\x1b[31mzone' (known: network, dns, timezone, docker, "
-            "images, image_bundle_dir, lab, preflight, host_lock)");
+            "images, image_bundle_dir, lab, preflight, host_lock, volumes)");
 }
 
 TEST(Settings, CidrEdgeCases) {

@@ -23,6 +23,20 @@ struct SettingSpec {
 };
 const char* setting_type_name(SettingType t);
 
+// A data disk (Hetzner volume): which hosts, where it is mounted, how big it must be at least. kbz.yaml
+// `volumes:` replaces the whole default table (the team's layout, default_volumes()); `volumes: []` = none.
+// The first entry whose selector matches a host is its volume (the `volume` step kind prepares it).
+struct VolumeSetting {
+  std::string hosts;       // selector, same syntax as --hosts (db-master-*, role:k8s, ...)
+  std::string mount;       // absolute path
+  std::string fs = "xfs";  // only xfs
+  int min_gb = 0;          // GiB (what Hetzner calls GB)
+  std::string device;      // "" = the one /dev/disk/by-id/scsi-0HC_Volume_* attached to the host
+  std::string label;       // filesystem label, 12 characters at most (XFS); kbz-install's mark on the disk
+  bool required = false;   // true: a host without the disk is refused; false: its data stays on /
+};
+std::vector<VolumeSetting> default_volumes();
+
 struct Settings {
   std::string private_cidr = "10.0.0.0/16";
   std::vector<std::string> admin_cidrs;  // extra sources allowed to SSH (e.g. install-01's public IP/32)
@@ -37,6 +51,7 @@ struct Settings {
   // Where each host's run lock lives; `{host}` becomes the hostname. Only fleets whose "hosts" share one /run
   // (the real-sshd test fleet on 127.0.1.x) need a per-host path; real servers keep the default.
   std::string host_lock = "/run/kbz-install.lock";
+  std::vector<VolumeSetting> volumes = default_volumes();
   bool lab = false;  // the local lab: checks marked `lab:` are reported "non testé dans le lab", never run
   std::map<std::string, std::string> raw;  // flattened key -> value, for templates (settings.x.y)
   std::string path;                        // where it was read from, "" = defaults

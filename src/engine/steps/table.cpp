@@ -16,11 +16,12 @@ const StepKind& service_step_kind();
 const StepKind& wait_step_kind();
 const StepKind& image_step_kind();
 const StepKind& container_step_kind();
+const StepKind& volume_step_kind();
 
 const std::vector<const StepKind*>& step_kinds() {
   static const std::vector<const StepKind*> table = {
       &file_step_kind(), &packages_step_kind(), &command_step_kind(),   &service_step_kind(),
-      &wait_step_kind(), &image_step_kind(),    &container_step_kind(),
+      &wait_step_kind(), &image_step_kind(),    &container_step_kind(), &volume_step_kind(),
   };
   return table;
 }
