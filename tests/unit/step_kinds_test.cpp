@@ -60,6 +60,7 @@ TEST_P(StepFixture, DecisionAndApplyMatchTheFixture) {
   ctx.host.private_ip = "10.0.0.5";
   ctx.host.role = "app";
   ctx.settings = {{"dns.primary", "1.1.1.1"}, {"timezone", "Europe/Paris"}};
+  for (const auto& [k, v] : as_map(c["settings"])) ctx.settings[k] = v;  // a fixture's own settings
   ctx.facts = as_map(c["facts"]);
   ctx.credentials = as_map(c["credentials"]);
   for (const auto& [_, v] : ctx.credentials) Masker::global().add(v);
