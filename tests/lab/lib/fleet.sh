@@ -273,6 +273,10 @@ write_settings() {
     echo '  version: ""'
     bundle_images_yaml           # images: {...} for the service images built so far (lib/bundle.sh)
     echo "image_bundle_dir: $LAB_DIR/bundle"
+    # Module 5: a lab server's containers cannot raise nofile above this machine's hard limit (65536 in
+    # production, often 20000 or 1048576 here).
+    local nofile; nofile=$(ulimit -Hn); [[ $nofile =~ ^[0-9]+$ ]] && ((nofile < 65536)) || nofile=65536
+    echo "rabbitmq: {nofile: $nofile}"
     echo "preflight: {dns_name: deb.debian.org}   # what the lab servers resolve (their apt source)"
     echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
   } >"$LAB_DIR/kbz.yaml.tmp"
