@@ -110,20 +110,23 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
   const std::string run_id = fmt::format("{:x}", rng() & 0xffffffffffULL);
   const std::string queue = "kbz-failover-" + run_id;
   const auto state_of = [&](const Node& n) -> std::optional<QuorumQueueState> {
-    auto r = n.run(fmt::format("{} ctl -q list_queues -p {} name leader members online --formatter json", kCtl,
-                               shell_quote(vhost)),
+    auto r = n.run(fmt::format("{} ctl -q list_queues -p {} name leader members online --formatter json",
+                               kCtl, shell_quote(vhost)),
                    {}, Millis{30000});
     if (!r || r->exit_status != 0) return std::nullopt;
     return quorum_queue_state(r->out, queue);
   };
-  const auto cleanup = [&] { client.run(fmt::format("{} delete {} {}", kAmqp, shell_quote(lb), shell_quote(queue))); };
+  const auto cleanup = [&] {
+    client.run(fmt::format("{} delete {} {}", kAmqp, shell_quote(lb), shell_quote(queue)));
+  };
 
   // 1. The quorum queue (three members: the cluster is whole, verify checked it) and N confirmed messages.
   if (auto d = client.run(fmt::format("{} declare {} {}", kAmqp, shell_quote(lb), shell_quote(queue)));
       !d || d->exit_status != 0)
     return give_up("déclaration de la file quorum via HAProxy impossible : " + tail(d));
-  auto pub = client.run(fmt::format("{} publish {} {} 1 {}", kAmqp, shell_quote(lb), shell_quote(queue), count),
-                        {}, Millis{300000});
+  auto pub =
+      client.run(fmt::format("{} publish {} {} 1 {}", kAmqp, shell_quote(lb), shell_quote(queue), count), {},
+                 Millis{300000});
   const auto confirmed = pub ? confirmed_ids(pub->out) : std::vector<long>{};
   res.measures.emplace_back("Messages publiés / confirmés avant l'arrêt",
                             fmt::format("{} / {}", count, confirmed.size()));
@@ -138,8 +141,8 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
   }
   res.measures.emplace_back("Membres de la file avant l'arrêt", fmt::format("{}", before->members.size()));
   const std::string leader_host = node_host(before->leader);
-  const auto victim = std::find_if(nodes.begin(), nodes.end(),
-                                   [&](const Node& n) { return n.host.hostname == leader_host; });
+  const auto victim =
+      std::find_if(nodes.begin(), nodes.end(), [&](const Node& n) { return n.host.hostname == leader_host; });
   if (victim == nodes.end()) {
     cleanup();
     return give_up(fmt::format("le leader {} n'est pas un nœud de la sélection", before->leader));
@@ -156,8 +159,9 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
   AckedWriterSpec spec;
   spec.run_id = run_id;
   spec.attempt_timeout_s = 6;
-  spec.write = fmt::format("n=$(( {} + $1 )); KBZ_AMQP_TIMEOUT=5 {} publish {} {} \"$n\" \"$n\" >/dev/null 2>&1\n",
-                           count, kAmqp, shell_quote(lb), shell_quote(queue));
+  spec.write =
+      fmt::format("n=$(( {} + $1 )); KBZ_AMQP_TIMEOUT=5 {} publish {} {} \"$n\" \"$n\" >/dev/null 2>&1\n",
+                  count, kAmqp, shell_quote(lb), shell_quote(queue));
   auto writer = AckedWriter::start(*client.conn, spec);
   if (!writer) {
     cleanup();
@@ -208,9 +212,8 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
   }
 
   // 5. Everything consumed back through HAProxy and counted.
-  auto consumed = client.run(fmt::format("{} consume {} {}", kAmqp, shell_quote(lb),
-                                                             shell_quote(queue)),
-                             {}, Millis{300000});
+  auto consumed = client.run(fmt::format("{} consume {} {}", kAmqp, shell_quote(lb), shell_quote(queue)), {},
+                             Millis{300000});
   const auto bodies = consumed && consumed->exit_status == 0 ? parse_ids(consumed->out) : std::vector<long>{};
   std::map<long, int> seen;
   for (long id : bodies) ++seen[id];
@@ -223,7 +226,8 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
     } else if (seen[id] > 1) {
       dup_first += static_cast<size_t>(seen[id] - 1);
     }
-  res.measures.emplace_back("Messages confirmés perdus", fmt::format("{} / {}", lost_first, confirmed.size()));
+  res.measures.emplace_back("Messages confirmés perdus",
+                            fmt::format("{} / {}", lost_first, confirmed.size()));
   std::vector<long> writer_present;
   for (long id : bodies)
     if (id > count) writer_present.push_back(id - count);
@@ -234,9 +238,11 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
   cleanup();
 
   std::vector<std::string> why;
-  if (!consumed || consumed->exit_status != 0) why.push_back("lecture de la file via HAProxy impossible : " + tail(consumed));
+  if (!consumed || consumed->exit_status != 0)
+    why.push_back("lecture de la file via HAProxy impossible : " + tail(consumed));
   if (!resumed || !*resumed)
-    why.push_back(fmt::format("aucune publication confirmée via HAProxy en {} s après l'arrêt brutal", deadline_s));
+    why.push_back(
+        fmt::format("aucune publication confirmée via HAProxy en {} s après l'arrêt brutal", deadline_s));
   else if (**resumed - *killed > max_failover_s * 1000LL)
     why.push_back(fmt::format("publications confirmées de nouveau en {} (objectif ≤ {} s)",
                               format_duration_fr(Millis{**resumed - *killed}), max_failover_s));
@@ -246,14 +252,17 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
     why.push_back(fmt::format("{} publication(s) confirmée(s) perdue(s), ex. n° {}", tally.lost,
                               tally.lost_ids.front() + count));
   if (rejoined == "non")
-    why.push_back(fmt::format("le nœud arrêté n'a pas retrouvé sa place (3 membres en ligne) en {} s", rejoin_timeout_s));
+    why.push_back(fmt::format("le nœud arrêté n'a pas retrouvé sa place (3 membres en ligne) en {} s",
+                              rejoin_timeout_s));
   res.status = why.empty() ? CheckStatus::Pass : CheckStatus::Fail;
   for (const auto& w : why) res.detail += (res.detail.empty() ? "" : " ; ") + w;
   if (why.empty())
     res.detail = fmt::format(
-        "leader {} arrêté brutalement (docker kill), nouveau leader {}, publications confirmées de nouveau via "
+        "leader {} arrêté brutalement (docker kill), nouveau leader {}, publications confirmées de nouveau "
+        "via "
         "HAProxy en {}, 0 message confirmé perdu sur {}",
-        leader_host, new_leader, format_duration_fr(Millis{**resumed - *killed}), tally.acked + confirmed.size());
+        leader_host, new_leader, format_duration_fr(Millis{**resumed - *killed}),
+        tally.acked + confirmed.size());
   res.detail = mask(res.detail);
   return res;
 }

@@ -1,9 +1,9 @@
 // Failover scenario `rabbitmq-quorum-failover` (module 5): N persistent messages published through HAProxy
-// to a quorum queue with publisher confirms; then a client keeps publishing through HAProxy (acked_writes.hpp,
-// each publish confirmed) while the node that leads the queue is hard-killed (docker kill rabbitmq); the
-// time until publishes are confirmed again; the node restarted must be running again with the queue back
-// at three online members; every message consumed back through HAProxy and counted (0 confirmed lost,
-// duplicates reported). Talks to hosts only through Connection (kbz-amqp, kbz-rabbitmqctl run there).
+// to a quorum queue with publisher confirms; then a client keeps publishing through HAProxy
+// (acked_writes.hpp, each publish confirmed) while the node that leads the queue is hard-killed (docker kill
+// rabbitmq); the time until publishes are confirmed again; the node restarted must be running again with the
+// queue back at three online members; every message consumed back through HAProxy and counted (0 confirmed
+// lost, duplicates reported). Talks to hosts only through Connection (kbz-amqp, kbz-rabbitmqctl run there).
 #pragma once
 #include <optional>
 #include <string>

@@ -85,8 +85,7 @@ ContainerSpec spec_of(const ContainerStepSpec& step, const Rendered& r, const Co
   for (const auto& m : r.mounts)
     run += fmt::format("mount={}:{}{}\n", m.source, m.target, m.read_only ? ":ro" : "");
   for (const auto& [k, v] : r.env) run += fmt::format("env={}={}\n", k, v);
-  for (const auto& u : r.ulimits)
-    run += "ulimit=" + u + "\n";  // only when set: older specs keep their hash
+  for (const auto& u : r.ulimits) run += "ulimit=" + u + "\n";  // only when set: older specs keep their hash
   s.run = run;
   for (const auto& [path, sha] : f.files) s.config += fmt::format("file={} {}\n", sha, path);
   return s;
@@ -215,7 +214,9 @@ class ContainerKind final : public StepKind {
     s->env = f.string_map("env");
     s->ulimits = f.list("ulimits");
     for (const auto& u : s->ulimits)
-      if (!u.starts_with("{{") && !std::regex_match(u, std::regex("[a-z]+=(-?[0-9]+|\\{\\{[^}]+\\}\\})(:(-?[0-9]+|\\{\\{[^}]+\\}\\}))?")))
+      if (!u.starts_with("{{") &&
+          !std::regex_match(
+              u, std::regex("[a-z]+=(-?[0-9]+|\\{\\{[^}]+\\}\\})(:(-?[0-9]+|\\{\\{[^}]+\\}\\}))?")))
         f.error("ulimits", fmt::format("{}: ulimit '{}' must look like nofile=65536:65536", what, u));
     s->restart = f.str("restart", s->restart);
     if (s->restart != "unless-stopped" && s->restart != "always" && s->restart != "on-failure" &&
