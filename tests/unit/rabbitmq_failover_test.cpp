@@ -28,14 +28,6 @@ TEST(RabbitmqFailover, LeaderAndMembersOfTheNamedQueue) {
   EXPECT_EQ(node_host(s->leader), "queue-01");
 }
 
-TEST(RabbitmqFailover, AMemberDownIsNotOnline) {
-  const auto s = quorum_queue_state(fixture("list_queues_one_down.json"), "kbz-failover-t1");
-  ASSERT_TRUE(s);
-  EXPECT_EQ(s->members.size(), 3u);
-  EXPECT_EQ(s->online.size(), 2u);
-  EXPECT_NE(s->leader, "rabbit@queue-01");
-}
-
 TEST(RabbitmqFailover, UnknownQueueOrGarbageGivesNothing) {
   EXPECT_FALSE(quorum_queue_state(fixture("list_queues.json"), "nope"));
   EXPECT_FALSE(quorum_queue_state("Error: unable to perform an operation on node", "kbz-failover-t1"));
