@@ -20,6 +20,7 @@ struct Rendered {
   std::vector<std::string> command;
   std::vector<Mount> mounts;
   std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::string> ulimits;
 };
 
 Result<Rendered> render(const Step& step, const Module& module, const TemplateContext& ctx) {
@@ -54,6 +55,17 @@ Result<Rendered> render(const Step& step, const Module& module, const TemplateCo
     if (!value) return std::unexpected(value.error());
     r.env.emplace_back(k, *value);
   }
+  // A ulimit may come from a setting ("nofile={{settings.rabbitmq.nofile}}:..."): checked once rendered.
+  static const std::regex ulimit_re("[a-z]+=-?[0-9]+(:-?[0-9]+)?");
+  for (const auto& u : spec.ulimits) {
+    auto text = field(u, "ulimits");
+    if (!text) return std::unexpected(text.error());
+    if (!std::regex_match(*text, ulimit_re))
+      return fail(ErrorKind::Input, fmt::format("step '{}': ulimit '{}' (rendered from '{}') must look like "
+                                                "nofile=65536:65536",
+                                                step.id, *text, u));
+    r.ulimits.push_back(*text);
+  }
   return r;
 }
 
@@ -73,8 +85,7 @@ ContainerSpec spec_of(const ContainerStepSpec& step, const Rendered& r, const Co
   for (const auto& m : r.mounts)
     run += fmt::format("mount={}:{}{}\n", m.source, m.target, m.read_only ? ":ro" : "");
   for (const auto& [k, v] : r.env) run += fmt::format("env={}={}\n", k, v);
-  for (const auto& u : step.ulimits)
-    run += "ulimit=" + u + "\n";  // only when set: older specs keep their hash
+  for (const auto& u : r.ulimits) run += "ulimit=" + u + "\n";  // only when set: older specs keep their hash
   s.run = run;
   for (const auto& [path, sha] : f.files) s.config += fmt::format("file={} {}\n", sha, path);
   return s;
@@ -95,7 +106,7 @@ std::string docker_run(const ContainerStepSpec& step, const Rendered& r, const C
       "--label kbz.spec={} --label {}",
       shell_quote(r.name), user_flag(r.user), shell_quote(step.restart), shell_quote(step.log_max_size),
       step.log_max_file, step.stop_timeout_s, spec.hash(), shell_quote("kbz.spec.parts=" + spec.parts()));
-  for (const auto& u : step.ulimits) cmd += " --ulimit " + shell_quote(u);
+  for (const auto& u : r.ulimits) cmd += " --ulimit " + shell_quote(u);
   for (const auto& m : r.mounts)
     cmd += " -v " + shell_quote(fmt::format("{}:{}{}", m.source, m.target, m.read_only ? ":ro" : ""));
   for (const auto& [k, v] : r.env) cmd += " -e " + shell_quote(k + "=" + v);
@@ -203,7 +214,9 @@ class ContainerKind final : public StepKind {
     s->env = f.string_map("env");
     s->ulimits = f.list("ulimits");
     for (const auto& u : s->ulimits)
-      if (!std::regex_match(u, std::regex("[a-z]+=-?[0-9]+(:-?[0-9]+)?")))
+      if (!u.starts_with("{{") &&
+          !std::regex_match(
+              u, std::regex("[a-z]+=(-?[0-9]+|\\{\\{[^}]+\\}\\})(:(-?[0-9]+|\\{\\{[^}]+\\}\\}))?")))
         f.error("ulimits", fmt::format("{}: ulimit '{}' must look like nofile=65536:65536", what, u));
     s->restart = f.str("restart", s->restart);
     if (s->restart != "unless-stopped" && s->restart != "always" && s->restart != "on-failure" &&

@@ -274,6 +274,10 @@ write_settings() {
     echo '  version: ""'
     bundle_images_yaml           # images: {...} for the service images built so far (lib/bundle.sh)
     echo "image_bundle_dir: $LAB_DIR/bundle"
+    # Module 5: a lab server's containers cannot raise nofile above this machine's hard limit (65536 in
+    # production, often 20000 or 1048576 here).
+    local nofile; nofile=$(ulimit -Hn); [[ $nofile =~ ^[0-9]+$ ]] && ((nofile < 65536)) || nofile=65536
+    echo "rabbitmq: {nofile: $nofile}"
     echo "preflight: {dns_name: deb.debian.org}   # what the lab servers resolve (their apt source)"
     # Module 9 (plan only here): no load balancer in the lab, so the API endpoint is k8s-master-01's address.
     echo "k8s: {control_plane_endpoint: \"$LAB_PREFIX.100:6443\"}"
