@@ -272,6 +272,7 @@ write_settings() {
     echo "  source: distribution"
     echo '  version: ""'
     bundle_images_yaml           # images: {...} for the service images built so far (lib/bundle.sh)
+    bundle_postgres_yaml         # postgres: {uid, gid} of the lab postgres image (module 3)
     echo "image_bundle_dir: $LAB_DIR/bundle"
     echo "preflight: {dns_name: deb.debian.org}   # what the lab servers resolve (their apt source)"
     echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
