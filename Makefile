@@ -2,7 +2,8 @@
 # the dependencies, builds kbz-install, starts the local lab fleet and runs apply --all --failover on it.
 #   make build | test | demo | lab-up [PROFILE=base|redis|pg|rabbitmq|galera|minio|k8s|full|ci] | lab-down
 #   make lab-status | lab-images | lab-selftest (the lab alone, plain OpenSSH) | lab-ci (every lab test, one lab)
-#   make ci-module2 | ci-module4 | ci-module5 | ci-module6 | ci-module9 | ci-apply-all (one module, or the chain, on its own small lab)
+#   make ci-module2 | ci-module3 | ci-module4 | ci-module5 | ci-module6 | ci-module9 | ci-apply-all
+#     (one module, or the chain, on its own small lab)
 #   make sample-reports (demo, then its reports into reports/lab/) — LAB_INSTANCE=N picks a lab of its own
 SHELL := /bin/bash
 BUILD_DIR ?= build
@@ -10,10 +11,10 @@ JOBS ?= 2
 PROFILE ?= base
 LAB := tests/lab/lab.sh
 
-.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module4 ci-module5 ci-module6 ci-module9 ci-apply-all sample-reports
+.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module3 ci-module4 ci-module5 ci-module6 ci-module9 ci-apply-all sample-reports
 
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	bash scripts/install-deps.sh
@@ -60,6 +61,9 @@ lab-ci: build
 
 ci-module2: build
 	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module2.sh
+
+ci-module3: build
+	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module3.sh
 
 ci-module4: build
 	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module4.sh

@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
   app.add_option("--address", address, "address to reach hosts on")
       ->check(CLI::IsMember({"private", "public"}))
       ->capture_default_str();
-  app.add_option("--hosts", g.hosts,
-                 "hostnames, globs (redis-*), role:NAME, pool:NAME, subrole:NAME; comma-separated");
+  app.add_option(
+      "--hosts", g.hosts,
+      "hostnames, globs (redis-*), role:NAME, pool:NAME, subrole:NAME, stack:NAME; comma-separated");
   app.add_option("--forks", g.forks, "hosts worked on at once")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();

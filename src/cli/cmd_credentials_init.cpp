@@ -39,9 +39,20 @@ int cmd_credentials_init(const GlobalOptions& g, std::optional<int> module) {
     for (const auto& spec : m.credentials) {
       const bool existed =
           before->files.contains(spec.file) && before->files.at(spec.file).contains(spec.key);
-      auto s = credentials::ensure(
-          g.workdir, spec.file, spec.key, static_cast<std::size_t>(spec.length),
-          spec.charset == "hex" ? credentials::Charset::Hex : credentials::Charset::Alnum);
+      Result<Secret> s = fail(ErrorKind::Internal, "unset");
+      if (spec.derive.empty()) {
+        s = credentials::ensure(
+            g.workdir, spec.file, spec.key, static_cast<std::size_t>(spec.length),
+            spec.charset == "hex" ? credentials::Charset::Hex : credentials::Charset::Alnum);
+      } else {
+        auto source = credentials::load_all(g.workdir);
+        if (!source) {
+          std::cerr << "kbz-install: " << source.error().message << '\n';
+          return static_cast<int>(ExitCode::BadInput);
+        }
+        s = credentials::ensure_derived(g.workdir, spec.file, spec.key, credentials::Derivation::ScramSha256,
+                                        source->keys.at(spec.from));
+      }
       if (!s) {
         std::cerr << "kbz-install: " << s.error().message << '\n';
         return static_cast<int>(ExitCode::BadInput);

@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "kbz/core/atomic_file.hpp"
+#include "kbz/core/scram.hpp"
 
 namespace kbz::credentials {
 namespace {
@@ -189,19 +191,20 @@ Result<std::string> generate(size_t length, Charset charset) {
 
 std::string dir_of(const std::string& workdir) { return (fs::path(workdir) / "credentials").string(); }
 
-Result<Secret> ensure(const std::string& workdir, const std::string& name, const std::string& key,
-                      std::size_t length, Charset charset) {
+namespace {
+
+// One writer at a time (an flock on credentials/.lock): two runs generating the same key would otherwise
+// both "win" and the first value, maybe already applied to servers, would be lost. `keep` says whether the
+// value already there stays (false: replaced in place); `make` gives a new one.
+Result<Secret> ensure_with(const std::string& workdir, const std::string& name, const std::string& key,
+                           const std::function<bool(const std::string&)>& keep,
+                           const std::function<Result<std::string>()>& make) {
   if (!valid_name(name))
     return fail(ErrorKind::Usage, "credentials file name '" + name + "' must use a-z, 0-9, '-', '_'");
   if (!valid_key(key)) return fail(ErrorKind::Usage, "credentials key '" + key + "' must use A-Z, 0-9, '_'");
-  if (length < 8 || length > 4096) {
-    return fail(ErrorKind::Usage, "credentials " + name + "/" + key + ": length must be 8..4096");
-  }
   const std::string dir = dir_of(workdir);
   if (auto ok = make_dir(workdir, dir); !ok) return std::unexpected(ok.error());
 
-  // One writer at a time: two runs generating the same key would otherwise both "win" and the first value,
-  // maybe already applied to servers, would be lost.
   const std::string lock_path = dir + "/.lock";
   Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (lock.get() < 0 || ::fchmod(lock.get(), 0600) != 0)
@@ -216,18 +219,49 @@ Result<Secret> ensure(const std::string& workdir, const std::string& name, const
   std::string content = existing->value_or("");
   auto pairs = parse_env(content, path);
   if (!pairs) return std::unexpected(pairs.error());
+  bool replace = false;
   for (auto& [k, v] : *pairs) {
-    if (k == key) return Secret(std::move(v));
+    if (k != key) continue;
+    if (keep(v)) return Secret(std::move(v));
+    replace = true;
   }
 
-  auto value = generate(length, charset);
+  auto value = make();
   if (!value) return std::unexpected(value.error());
   Secret secret(std::move(*value));  // registered with the Masker before it is written anywhere
-  if (!content.empty() && content.back() != '\n') content += '\n';
-  content += key + "=" + secret.reveal() + "\n";
+  if (replace) {
+    content.clear();
+    for (const auto& [k, v] : *pairs) content += k + "=" + (k == key ? secret.reveal() : v) + "\n";
+  } else {
+    if (!content.empty() && content.back() != '\n') content += '\n';
+    content += key + "=" + secret.reveal() + "\n";
+  }
   if (auto ok = write_file_atomic(path, content, 0600); !ok) return std::unexpected(ok.error());
   std::fill(content.begin(), content.end(), '\0');
   return secret;
+}
+
+}  // namespace
+
+Result<Secret> ensure(const std::string& workdir, const std::string& name, const std::string& key,
+                      std::size_t length, Charset charset) {
+  if (length < 8 || length > 4096) {
+    return fail(ErrorKind::Usage, "credentials " + name + "/" + key + ": length must be 8..4096");
+  }
+  return ensure_with(
+      workdir, name, key, [](const std::string&) { return true; }, [&] { return generate(length, charset); });
+}
+
+Result<Secret> ensure_derived(const std::string& workdir, const std::string& name, const std::string& key,
+                              Derivation derivation, const Secret& source) {
+  switch (derivation) {
+    case Derivation::ScramSha256:
+      return ensure_with(
+          workdir, name, key,
+          [&](const std::string& have) { return scram_sha256_matches(have, source.reveal()); },
+          [&] { return scram_sha256_verifier(source.reveal()); });
+  }
+  return fail(ErrorKind::Internal, "unknown derivation");
 }
 
 Result<Store> load_all(const std::string& workdir) {

@@ -179,8 +179,8 @@ class ModuleParser {
   void credentials(const Fields& root, Module& m) {
     std::set<std::string> keys;
     for (const auto& c : seq(root, "credentials")) {
-      const Fields f =
-          r_.fields(c, Scope{"", "a credential", "a credential"}, {"file", "key", "length", "charset"});
+      const Fields f = r_.fields(c, Scope{"", "a credential", "a credential"},
+                                 {"file", "key", "length", "charset", "derive", "from"});
       CredentialSpec spec;
       spec.file = f.required("file");
       spec.key = f.required("key");
@@ -188,11 +188,23 @@ class ModuleParser {
         f.error("key", "credential key must be UPPER_SNAKE_CASE");
       if (!spec.file.empty() && !matches(spec.file, "[a-z0-9][a-z0-9_-]*"))
         f.error("file", "credential file must be a plain name like 'redis'");
-      spec.length = f.integer("length", spec.length, INT32_MIN, INT32_MAX);
-      if (spec.length < 16 || spec.length > 256) f.error("length", "credential length must be 16..256");
-      spec.charset = f.str("charset", spec.charset);
-      if (spec.charset != "alnum" && spec.charset != "hex")
-        f.error("charset", "charset must be alnum or hex");
+      spec.derive = f.str("derive");
+      if (f.has("derive")) {
+        if (spec.derive != "scram-sha-256") f.error("derive", "derive must be scram-sha-256");
+        if (f.has("length") || f.has("charset"))
+          r_.error(c.Mark(), fmt::format("credential '{}' is derived: no length or charset", spec.key));
+        spec.from = f.required("from");
+        if (!spec.from.empty() && !keys.contains(spec.from))
+          f.error("from", fmt::format("credential '{}' derives from '{}', which must be declared before it",
+                                      spec.key, spec.from));
+      } else {
+        if (f.has("from")) f.error("from", "'from' needs 'derive'");
+        spec.length = f.integer("length", spec.length, INT32_MIN, INT32_MAX);
+        if (spec.length < 16 || spec.length > 256) f.error("length", "credential length must be 16..256");
+        spec.charset = f.str("charset", spec.charset);
+        if (spec.charset != "alnum" && spec.charset != "hex")
+          f.error("charset", "charset must be alnum or hex");
+      }
       if (!spec.key.empty() && !keys.insert(spec.key).second)
         r_.error(c.Mark(), fmt::format("credential '{}' declared twice", spec.key));
       m.credentials.push_back(spec);

@@ -94,6 +94,9 @@ void add_host_lists(const TemplateContext& ctx, mu::data& root) {
     mu::data item;
     item.set("hostname", h.hostname);
     item.set("private_ip", h.private_ip);
+    // {{^is_self}}...{{/is_self}} leaves out the host being rendered (e.g. the other cluster members).
+    item.set("is_self", h.hostname == ctx.host.hostname ? mu::data(mu::data::type::bool_true)
+                                                        : mu::data(mu::data::type::bool_false));
     all.push_back(item);
     auto [it, _] = by_role.try_emplace(h.role, mu::data::type::list);
     it->second.push_back(item);

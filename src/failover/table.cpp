@@ -1,6 +1,7 @@
 // The table of failover scenarios: one row per kind, each scenario in its own file of this folder (built on
 // acked_writes.hpp where it writes through a load balancer). module.yaml `failover:` names a kind.
 #include "kbz/failover/minio_node_failover.hpp"
+#include "kbz/failover/patroni_failover.hpp"
 #include "kbz/failover/rabbitmq_quorum_failover.hpp"
 #include "kbz/failover/redis_sentinel_failover.hpp"
 #include "kbz/verify/failover.hpp"
@@ -11,6 +12,7 @@ void register_builtin_failovers(FailoverRegistry& r) {
   r.add(kRedisSentinelFailoverKind, run_redis_sentinel_failover);
   r.add(kMinioNodeFailoverKind, run_minio_node_failover);
   r.add(kRabbitmqQuorumFailoverKind, run_rabbitmq_quorum_failover);
+  r.add(kPatroniFailoverKind, run_patroni_failover);
 }
 
 }  // namespace kbz

@@ -14,7 +14,7 @@ namespace {
 
 namespace t = inventory_text;
 
-constexpr std::string_view kKinds[] = {"role:", "pool:", "subrole:"};
+constexpr std::string_view kKinds[] = {"role:", "pool:", "subrole:", "stack:"};
 
 bool glob(std::string_view pattern, const std::string& value) {
   return fnmatch(std::string(pattern).c_str(), value.c_str(), 0) == 0;
@@ -47,6 +47,9 @@ bool host_matches(const Host& host, std::string_view term) {
   if (term.starts_with("role:")) return glob(term.substr(5), host.role);
   if (term.starts_with("pool:")) return glob(term.substr(5), host.pool);
   if (term.starts_with("subrole:")) return glob(term.substr(8), host.subrole);
+  // DOCKER_STACK: the only column telling the Patroni nodes (patroni-node) from temporal-db-01 and
+  // analytics-db-01, which share ROLE db / SUBROLE postgres.
+  if (term.starts_with("stack:")) return glob(term.substr(6), host.docker_stack);
   return glob(term, host.hostname);
 }
 
@@ -60,7 +63,7 @@ Result<std::vector<Host>> select_hosts(const std::vector<Host>& hosts, std::stri
     if (colon != std::string_view::npos &&
         std::none_of(std::begin(kKinds), std::end(kKinds), [&](auto k) { return term.starts_with(k); })) {
       problems.push_back("unknown selector '" + std::string(term.substr(0, colon + 1)) + "' in '" +
-                         std::string(term) + "' (known: role:, pool:, subrole:)");
+                         std::string(term) + "' (known: role:, pool:, subrole:, stack:)");
     } else if (std::none_of(hosts.begin(), hosts.end(),
                             [&](const Host& h) { return host_matches(h, term); })) {
       problems.push_back("no target host matches '" + std::string(term) + "'");

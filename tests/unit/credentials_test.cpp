@@ -202,3 +202,32 @@ TEST_F(Credentials, AlnumCharactersAreUniform) {
 
 }  // namespace
 }  // namespace kbz
+
+namespace kbz {
+namespace {
+
+TEST(CredentialsDerived, ScramVerifierKeptThenReplacedWhenItsPasswordChanges) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "kbz-cred-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::string wd = tmpl;
+  auto pw = credentials::ensure(wd, "pg", "APP_PASS", 24);
+  ASSERT_TRUE(pw);
+  auto v1 = credentials::ensure_derived(wd, "pg", "APP_SCRAM", credentials::Derivation::ScramSha256, *pw);
+  ASSERT_TRUE(v1) << v1.error().message;
+  EXPECT_TRUE(v1->reveal().starts_with("SCRAM-SHA-256$4096:"));
+  auto v2 = credentials::ensure_derived(wd, "pg", "APP_SCRAM", credentials::Derivation::ScramSha256, *pw);
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v1->reveal(), v2->reveal());  // same salt: re-applies change nothing
+  auto v3 = credentials::ensure_derived(wd, "pg", "APP_SCRAM", credentials::Derivation::ScramSha256,
+                                        Secret("rotatedPassword123"));
+  ASSERT_TRUE(v3);
+  EXPECT_NE(v1->reveal(), v3->reveal());
+  auto all = credentials::load_all(wd);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->keys.at("APP_SCRAM").reveal(), v3->reveal());
+  EXPECT_EQ(all->keys.at("APP_PASS").reveal(), pw->reveal());
+  std::filesystem::remove_all(wd);
+}
+
+}  // namespace
+}  // namespace kbz

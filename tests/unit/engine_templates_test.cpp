@@ -57,6 +57,14 @@ TEST(Templates, HostSettingsFactsAndGroups) {
             "ubuntu\nredis-01=10.0.0.11;redis-02=10.0.0.12;\nredis-01,redis-02,db-01,\n");
 }
 
+TEST(Templates, IsSelfLeavesOutTheRenderedHost) {
+  auto out = render_template(
+      "{{#hosts_by_role.redis}}{{^is_self}}{{private_ip}};{{/is_self}}{{/hosts_by_role.redis}}", sample(),
+      "t.mustache");
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(*out, "10.0.0.12;");
+}
+
 TEST(Templates, NoHtmlEscaping) {
   auto ctx = sample();
   ctx.settings["x"] = "a&b<c>\"d\"";

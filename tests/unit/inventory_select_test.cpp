@@ -43,6 +43,9 @@ TEST(SelectHosts, RolePoolSubrole) {
             (std::vector<std::string>{"haproxy-01", "haproxy-02", "proxysql-01", "proxysql-02"}));
   EXPECT_EQ(select("subrole:mariadb"), (std::vector<std::string>{"maria-01", "maria-02", "maria-03"}));
   EXPECT_EQ(select("role:k3s").size(), 8u);
+  // DOCKER_STACK tells the Patroni nodes from temporal-db-01 / analytics-db-01 (also db/postgres).
+  EXPECT_EQ(select("stack:patroni-node"),
+            (std::vector<std::string>{"db-master-01", "db-slave-01", "db-slave-02"}));
 }
 
 TEST(SelectHosts, UnionInFileOrderWithoutDuplicates) {

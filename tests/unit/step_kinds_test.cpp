@@ -136,7 +136,7 @@ TEST(StepChecks, FileCheckSendsOnlyThePathAndReturnsOnlyAHash) {
   ASSERT_TRUE(check);
   EXPECT_EQ(*check,
             "kbz_p='/etc/a b'\\''c'; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\" | cut -c1-64; "
-            "stat -c '%a %U:%G' \"$kbz_p\"; else echo absent; fi");
+            "stat -c '%a %U:%G %u:%g' \"$kbz_p\"; else echo absent; fi");
 }
 
 TEST(StepChecks, FactsInChecksBecomeShellVariablesOfTheBatch) {

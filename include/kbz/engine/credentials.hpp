@@ -28,6 +28,17 @@ std::string dir_of(const std::string& workdir);
 Result<Secret> ensure(const std::string& workdir, const std::string& name, const std::string& key,
                       std::size_t length, Charset charset = Charset::Alnum);
 
+// Values computed from another credential, never random: `scram-sha-256` is the SCRAM verifier of a password
+// (core/scram.hpp), what PgBouncer's userlist.txt and `ALTER ROLE ... PASSWORD` can share without the
+// password itself.
+enum class Derivation { ScramSha256 };
+
+// The value of KEY derived from `source`, kept in <workdir>/credentials/<name>.env like any other (a SCRAM
+// verifier has a random salt, so it is made once and reused: applies stay idempotent). A stored value that
+// no longer matches `source` (the password was rotated) is replaced in place.
+Result<Secret> ensure_derived(const std::string& workdir, const std::string& name, const std::string& key,
+                              Derivation derivation, const Secret& source);
+
 struct Store {
   std::map<std::string, std::map<std::string, Secret>> files;  // file name (without .env) -> KEY -> value
   std::map<std::string, Secret> keys;                          // KEY -> value across files (credentials.KEY)

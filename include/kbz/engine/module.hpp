@@ -79,6 +79,8 @@ struct CredentialSpec {
   std::string key;   // e.g. REDIS_PASSWORD
   int length = 32;
   std::string charset = "alnum";  // alnum | hex
+  std::string derive;             // "" = random; "scram-sha-256" = the SCRAM verifier of credential `from`
+  std::string from;               // the KEY it is derived from (declared before it, in this module)
 };
 
 struct FailoverScenario {

@@ -14,6 +14,14 @@
 namespace kbz {
 namespace {
 
+bool is_numeric_owner(const std::string& owner) {
+  return std::regex_match(owner, std::regex("[0-9]+:[0-9]+"));
+}
+bool valid_owner(const std::string& owner) {
+  return is_numeric_owner(owner) ||
+         std::regex_match(owner, std::regex("[a-z_][a-z0-9_.-]*:[a-z_][a-z0-9_.-]*"));
+}
+
 struct FileSpec : StepSpec {
   std::string path, template_name, content, mode = "0644", owner = "root:root";
 };
@@ -43,8 +51,10 @@ class FileKind final : public StepKind {
     if (!std::regex_match(spec->mode, std::regex("0?[0-7]{3,4}")))
       f.error("mode", fmt::format("{}: mode must be octal like \"0644\"", what));
     spec->owner = f.str("owner", spec->owner);
-    if (!std::regex_match(spec->owner, std::regex("[a-z_][a-z0-9_.-]*:[a-z_][a-z0-9_.-]*")))
-      f.error("owner", fmt::format("{}: owner must be user:group", what));
+    // user:group names, numeric UID:GID (an account that exists only inside a container image), or a
+    // template giving either (e.g. "{{settings.postgres.uid}}:{{settings.postgres.gid}}").
+    if (spec->owner.find("{{") == std::string::npos && !valid_owner(spec->owner))
+      f.error("owner", fmt::format("{}: owner must be user:group or UID:GID", what));
     step.spec = std::move(spec);
   }
 
@@ -59,7 +69,7 @@ class FileKind final : public StepKind {
     auto path = render_command(step.spec_as<FileSpec>().path, ctx, fmt::format("step '{}' path", step.id));
     if (!path) return path;
     return fmt::format(
-        "kbz_p={}; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\" | cut -c1-64; stat -c '%a %U:%G' "
+        "kbz_p={}; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\" | cut -c1-64; stat -c '%a %U:%G %u:%g' "
         "\"$kbz_p\"; "
         "else echo absent; fi",
         shell_quote(*path));
@@ -86,6 +96,11 @@ class FileKind final : public StepKind {
     }
     const auto lines = lines_of(c.output);
     const std::string want_mode = normalize_mode(s.mode);
+    auto want_owner = render_command(s.owner, ctx, fmt::format("step '{}' owner", step.id));
+    if (!want_owner) return std::unexpected(want_owner.error());
+    if (!valid_owner(*want_owner))
+      return fail(ErrorKind::Input,
+                  fmt::format("step '{}': owner '{}' is not user:group or UID:GID", step.id, *want_owner));
     std::vector<std::string> why;
     if (lines.empty() || c.exit_status != 0)
       return fail(ErrorKind::Remote, fmt::format("check of {} failed: {}", *path, c.output));
@@ -98,9 +113,15 @@ class FileKind final : public StepKind {
       if (lines[0] != sha256_hex(*content)) why.push_back("content differs");
       const auto space = lines[1].find(' ');
       const std::string mode = lines[1].substr(0, space);
-      const std::string owner = space == std::string::npos ? "" : lines[1].substr(space + 1);
+      std::string owner = space == std::string::npos ? "" : lines[1].substr(space + 1);
+      std::string numeric;  // "%u:%g", the third field (older check outputs have two)
+      if (const auto sp = owner.find(' '); sp != std::string::npos) {
+        numeric = owner.substr(sp + 1);
+        owner.resize(sp);
+      }
       if (mode != want_mode) why.push_back(fmt::format("mode {} -> {}", mode, want_mode));
-      if (owner != s.owner) why.push_back(fmt::format("owner {} -> {}", owner, s.owner));
+      const std::string& have = is_numeric_owner(*want_owner) ? numeric : owner;
+      if (have != *want_owner) why.push_back(fmt::format("owner {} -> {}", have, *want_owner));
     }
     d.file = std::move(w);
     if (why.empty()) return d;
@@ -111,7 +132,7 @@ class FileKind final : public StepKind {
         "kbz_t=$(mktemp \"$kbz_d/.kbz-XXXXXX\"); trap 'rm -f \"$kbz_t\"' EXIT; "
         "cat > \"$kbz_t\"; chmod {1} \"$kbz_t\"; chown {2} \"$kbz_t\"; mv -f \"$kbz_t\" \"$kbz_p\"; trap - "
         "EXIT",
-        shell_quote(*path), want_mode, shell_quote(s.owner));
+        shell_quote(*path), want_mode, shell_quote(*want_owner));
     d.apply.stdin_data = *content;
     return d;
   }

@@ -77,4 +77,17 @@ bundle_images_yaml() {
   if [ ! -s "$BUNDLE_INDEX" ]; then echo "images: {}"; return 0; fi
   echo "images:"
   awk -F'\t' '{printf "  %s: %s\n", $1, $2}' "$BUNDLE_INDEX"
+  # Module 3's PgBouncer: the lab's postgres image holds Debian's pgbouncer 1.18 (no other image here).
+  awk -F'\t' '$1 == "postgres" {printf "  pgbouncer: %s   # Debian pgbouncer, inside the lab postgres image\n", $2}' "$BUNDLE_INDEX"
+}
+
+# Module 3 settings: the uid:gid of the postgres account inside the lab's postgres image (Debian gives it
+# a system uid, the official postgres image 999:999); data and configs on the host belong to it.
+bundle_postgres_yaml() {
+  local ref uid gid
+  ref=$(awk -F'\t' '$1 == "postgres" {print $2}' "$BUNDLE_INDEX" 2>/dev/null)
+  [ -n "$ref" ] || return 0
+  uid=$(docker run --rm --entrypoint id "$ref" -u postgres) && gid=$(docker run --rm --entrypoint id "$ref" -g postgres) \
+    || { warn "cannot read the postgres uid of $ref"; return 0; }
+  echo "postgres: {uid: $uid, gid: $gid}   # the postgres account of $ref (module 3)"
 }

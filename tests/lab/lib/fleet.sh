@@ -273,6 +273,7 @@ write_settings() {
     echo "  source: distribution"
     echo '  version: ""'
     bundle_images_yaml           # images: {...} for the service images built so far (lib/bundle.sh)
+    bundle_postgres_yaml         # postgres: {uid, gid} of the lab postgres image (module 3)
     echo "image_bundle_dir: $LAB_DIR/bundle"
     # Module 5: a lab server's containers cannot raise nofile above this machine's hard limit (65536 in
     # production, often 20000 or 1048576 here).
