@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <kainjow/mustache.hpp>
+#include <map>
 #include <regex>
 #include <set>
+#include <utility>
 
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/module.hpp"
@@ -71,15 +73,22 @@ mu::data build_data(const TemplateContext& ctx) {
   root.set("credentials", creds);
   mu::data all{mu::data::type::list};
   std::map<std::string, mu::data> by_role, by_subrole;
+  // Each item says whether it is the first of ITS list, for separators: {{^first}},{{/first}}{{private_ip}}.
+  std::map<std::string, bool> role_seen, subrole_seen;
   for (const auto& h : ctx.all_hosts) {
     mu::data item;
     item.set("hostname", h.hostname);
     item.set("private_ip", h.private_ip);
-    all.push_back(item);
+    const auto with_first = [&](bool first) {
+      mu::data i = item;
+      i.set("first", mu::data(first));
+      return i;
+    };
+    all.push_back(with_first(all.is_empty_list()));
     auto [it, _] = by_role.try_emplace(h.role, mu::data::type::list);
-    it->second.push_back(item);
+    it->second.push_back(with_first(!std::exchange(role_seen[h.role], true)));
     auto [sub, __] = by_subrole.try_emplace(h.subrole, mu::data::type::list);
-    sub->second.push_back(item);
+    sub->second.push_back(with_first(!std::exchange(subrole_seen[h.subrole], true)));
   }
   root.set("hosts", all);
   mu::data roles;
