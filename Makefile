@@ -2,14 +2,14 @@
 # the dependencies, builds kbz-install, starts the local lab fleet and applies + verifies modules 2 and 4 on it.
 #   make build | test | demo | lab-up [PROFILE=base|redis|pg|rabbitmq|galera|minio|k8s|full|ci] | lab-down
 #   make lab-status | lab-images | lab-selftest (the lab alone, plain OpenSSH) | lab-ci (every lab test, one lab)
-#   make ci-module2 | ci-module4 (one module on its own small lab) — LAB_INSTANCE=N picks a lab of its own
+#   make ci-module2 | ci-module4 | ci-module7 (one module on its own small lab) — LAB_INSTANCE=N picks a lab of its own
 SHELL := /bin/bash
 BUILD_DIR ?= build
 JOBS ?= 2
 PROFILE ?= base
 LAB := tests/lab/lab.sh
 
-.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module4
+.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module4 ci-module7
 
 help:
 	@sed -n '1,5p' Makefile | sed 's/^# \{0,1\}//'
@@ -58,3 +58,6 @@ ci-module2: build
 
 ci-module4: build
 	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module4.sh
+
+ci-module7: build
+	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module7.sh

@@ -1,5 +1,6 @@
 // The table of failover scenarios: one row per kind, each scenario in its own file of this folder (built on
 // acked_writes.hpp where it writes through a load balancer). module.yaml `failover:` names a kind.
+#include "kbz/failover/galera_node_kill.hpp"
 #include "kbz/failover/redis_sentinel_failover.hpp"
 #include "kbz/verify/failover.hpp"
 
@@ -7,6 +8,7 @@ namespace kbz {
 
 void register_builtin_failovers(FailoverRegistry& r) {
   r.add(kRedisSentinelFailoverKind, run_redis_sentinel_failover);
+  r.add(kGaleraNodeKillKind, run_galera_node_kill);
 }
 
 }  // namespace kbz

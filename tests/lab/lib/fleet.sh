@@ -275,6 +275,8 @@ write_settings() {
     echo "image_bundle_dir: $LAB_DIR/bundle"
     echo "preflight: {dns_name: deb.debian.org}   # what the lab servers resolve (their apt source)"
     echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
+    # Module 7 on lab servers: rsync SST (what the lab has proven), small caches (3 nodes on a shared machine).
+    echo "mariadb: {sst_method: rsync, gcache_size: 128M, innodb_buffer_pool_size: 128M}"
   } >"$LAB_DIR/kbz.yaml.tmp"
   mv "$LAB_DIR/kbz.yaml.tmp" "$LAB_DIR/kbz.yaml"
 }
