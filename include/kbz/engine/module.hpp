@@ -18,7 +18,7 @@ class StepKind;  // kbz/engine/step_kind.hpp: the table of kinds
 // step, is made one host at a time across the run's hosts, replicas before the primary
 // (include/kbz/engine/rolling.hpp). Commands are templates, run as root.
 struct RollingSpec {
-  std::string primary_check;  // exit 0 = this host is the primary: it goes last; empty = no primary
+  std::string primary_check;   // exit 0 = this host is the primary: it goes last; empty = no primary
   std::string before_primary;  // run on the primary just before its change (e.g. ask Sentinel to fail over)
   std::string ready;           // polled after each host's change until exit 0, before the next host goes
   int ready_timeout_s = 120;
