@@ -145,7 +145,7 @@ Result<RollingPlace> HostWorker::rolling_place(const Step& step) {
                               fmt::format("step '{}' rolling.primary_check", step.id));
     if (!cmd) return std::unexpected(cmd.error());
     auto res = exec({*cmd, "", Privilege::Root, Millis{60000}});
-    if (!res) return std::unexpected(res.error());
+    if (!res) return fail(res.error().kind, "rolling.primary_check: " + res.error().message);
     if (res->exit_status == 126 || res->exit_status == 127)
       return fail(ErrorKind::Remote, fmt::format("rolling.primary_check exited {}: {}", res->exit_status,
                                                  why_from(res->out + "\n" + res->err)));
@@ -155,7 +155,7 @@ Result<RollingPlace> HostWorker::rolling_place(const Step& step) {
     auto cmd = render_command(step.rolling->rank, ctx_, fmt::format("step '{}' rolling.rank", step.id));
     if (!cmd) return std::unexpected(cmd.error());
     auto res = exec({*cmd, "", Privilege::Root, Millis{120000}});
-    if (!res) return std::unexpected(res.error());
+    if (!res) return fail(res.error().kind, "rolling.rank: " + res.error().message);
     const auto lines = lines_of(res->out);
     const auto rank = res->exit_status == 0 && !lines.empty() ? parse_rank(lines.back()) : std::nullopt;
     if (!rank)

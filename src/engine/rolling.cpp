@@ -72,7 +72,7 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
                                           const std::function<Result<bool>()>& is_primary) {
   return wait_turn_ranked(step_id, host, [&]() -> Result<RollingPlace> {
     auto p = is_primary();
-    if (!p) return std::unexpected(p.error());
+    if (!p) return fail(p.error().kind, "rolling.primary_check: " + p.error().message);
     return RollingPlace{*p, 0};
   });
 }
@@ -121,7 +121,7 @@ RollingTurn RollingCoordinator::wait_turn_ranked(const std::string& step_id, con
     if (g->failed.empty()) g->failed = host;
     me->state = State::Passed;
     changed_.notify_all();
-    return {Outcome::Stopped, 0, 0, false, {}, "rolling: " + primary.error().message};
+    return {Outcome::Stopped, 0, 0, false, {}, primary.error().message};
   }
   me->primary = primary->primary;
   me->rank = primary->rank;
