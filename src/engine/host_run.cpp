@@ -26,6 +26,15 @@ constexpr std::string_view kConvergePrefix = "converge:";
 // The last lines of a command's output, masked: enough to say why without flooding the console.
 std::string why_from(const std::string& text, size_t n = 6) { return mask(tail_lines(text, n)); }
 
+// rolling.rank's answer: an integer, optionally signed, spaces around allowed.
+std::optional<long long> parse_rank(std::string_view line) {
+  const std::string t(trim(line));
+  if (t.empty() || t.size() > 18) return std::nullopt;
+  size_t i = t[0] == '-' ? 1 : 0;
+  if (i == t.size() || t.find_first_not_of("0123456789", i) != std::string::npos) return std::nullopt;
+  return std::stoll(t);
+}
+
 TransportStats operator-(const TransportStats& a, const TransportStats& b) {
   return {a.execs - b.execs, a.bytes_sent - b.bytes_sent, a.bytes_received - b.bytes_received,
           a.uploads - b.uploads, a.uploads_skipped - b.uploads_skipped};
@@ -66,7 +75,7 @@ class HostWorker {
   void release_lock();
   std::string plan_recreate(const StepDecision& d) const;
   void apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r);
-  Result<bool> is_primary(const Step& step);
+  Result<RollingPlace> rolling_place(const Step& step);
   std::string run_templated(const Step& step, const std::string& text, const char* what, Millis timeout,
                             int poll_timeout_s = 0);
   void finish(StepResult r) {
@@ -127,17 +136,34 @@ std::string HostWorker::run_templated(const Step& step, const std::string& text,
 
 // rolling.primary_check: exit 0 = primary, any other exit = replica. 126/127 mean the shell could not run it
 // (typo, missing tool): calling every host a replica then could restart the master without a failover.
-Result<bool> HostWorker::is_primary(const Step& step) {
-  if (step.rolling->primary_check.empty()) return false;
-  auto cmd = render_command(step.rolling->primary_check, ctx_,
-                            fmt::format("step '{}' rolling.primary_check", step.id));
-  if (!cmd) return std::unexpected(cmd.error());
-  auto res = exec({*cmd, "", Privilege::Root, Millis{60000}});
-  if (!res) return std::unexpected(res.error());
-  if (res->exit_status == 126 || res->exit_status == 127)
-    return fail(ErrorKind::Remote,
-                fmt::format("exited {}: {}", res->exit_status, why_from(res->out + "\n" + res->err)));
-  return res->exit_status == 0;
+// rolling.rank: its last line is an integer (the order among non-primaries, highest first); anything else
+// stops the rolling (a node whose position is unknown must not be ordered as if it were behind).
+Result<RollingPlace> HostWorker::rolling_place(const Step& step) {
+  RollingPlace place;
+  if (!step.rolling->primary_check.empty()) {
+    auto cmd = render_command(step.rolling->primary_check, ctx_,
+                              fmt::format("step '{}' rolling.primary_check", step.id));
+    if (!cmd) return std::unexpected(cmd.error());
+    auto res = exec({*cmd, "", Privilege::Root, Millis{60000}});
+    if (!res) return fail(res.error().kind, "rolling.primary_check: " + res.error().message);
+    if (res->exit_status == 126 || res->exit_status == 127)
+      return fail(ErrorKind::Remote, fmt::format("rolling.primary_check exited {}: {}", res->exit_status,
+                                                 why_from(res->out + "\n" + res->err)));
+    place.primary = res->exit_status == 0;
+  }
+  if (!step.rolling->rank.empty()) {
+    auto cmd = render_command(step.rolling->rank, ctx_, fmt::format("step '{}' rolling.rank", step.id));
+    if (!cmd) return std::unexpected(cmd.error());
+    auto res = exec({*cmd, "", Privilege::Root, Millis{120000}});
+    if (!res) return fail(res.error().kind, "rolling.rank: " + res.error().message);
+    const auto lines = lines_of(res->out);
+    const auto rank = res->exit_status == 0 && !lines.empty() ? parse_rank(lines.back()) : std::nullopt;
+    if (!rank)
+      return fail(ErrorKind::Remote, fmt::format("rolling.rank gave no integer (exit {}): {}",
+                                                 res->exit_status, why_from(res->out + "\n" + res->err)));
+    place.rank = *rank;
+  }
+  return place;
 }
 
 // One change: uploads and the apply; for a rolled step (turn set) before_primary first on the primary and
@@ -157,7 +183,14 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
         res = std::unexpected(sent.error());
         break;
       }
-    if (res) res = exec(d.apply);
+    if (res) {
+      // A rolled apply sees where every rolling host stood (KBZ_ROLLING_RANKS, rolling.rank).
+      ExecRequest apply = d.apply;
+      if (turn)
+        apply.command = fmt::format("KBZ_ROLLING_RANKS={}; export KBZ_ROLLING_RANKS\n{}",
+                                    shell_quote(turn->ranks), apply.command);
+      res = exec(apply);
+    }
     if (!res)
       why = res.error().message;
     else if (res->exit_status != 0)
@@ -428,7 +461,8 @@ HostRun HostWorker::run() {
           std::optional<RollingTurn> turn;
           if (step.rolling && d->existing && job_.rolling) {
             activity(step.id + " (rolling: waiting for its turn)");
-            turn = job_.rolling->wait_turn(step.id, run_.host.hostname, [&] { return is_primary(step); });
+            turn = job_.rolling->wait_turn_ranked(step.id, run_.host.hostname,
+                                                  [&] { return rolling_place(step); });
           }
           if (turn && turn->outcome != RollingTurn::Outcome::Go) {
             const bool stopped = turn->outcome == RollingTurn::Outcome::Stopped;

@@ -61,8 +61,9 @@ class ModuleParser {
     }
     RollingSpec spec;
     const Fields rf = r_.fields(r, Scope{"", "rolling", "rolling"},
-                                {"primary_check", "before_primary", "ready", "ready_timeout"});
+                                {"primary_check", "rank", "before_primary", "ready", "ready_timeout"});
     spec.primary_check = rf.str("primary_check");
+    spec.rank = rf.str("rank");
     spec.before_primary = rf.str("before_primary");
     spec.ready = rf.str("ready");
     if (rf.has("ready_timeout")) {

@@ -22,6 +22,7 @@ struct RollingCoordinator::Gate {
     std::string host;
     State state = State::Pending;
     bool primary = false;
+    long long rank = 0;
   };
   std::string step_id;
   std::vector<Member> members;  // inventory order
@@ -30,6 +31,7 @@ struct RollingCoordinator::Gate {
   size_t next = 0;        // index in `order` of the host whose turn it is
   std::string last_done;  // the host that changed last
   std::string failed;     // non-empty: rolling stopped by this host
+  std::string ranks;      // "host=rank ..." of the hosts that roll, once ordered
 
   Member* find(const std::string& host) {
     for (auto& m : members)
@@ -68,6 +70,15 @@ RollingCoordinator::Gate* RollingCoordinator::gate(const std::string& step_id) {
 
 RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std::string& host,
                                           const std::function<Result<bool>()>& is_primary) {
+  return wait_turn_ranked(step_id, host, [&]() -> Result<RollingPlace> {
+    auto p = is_primary();
+    if (!p) return fail(p.error().kind, "rolling.primary_check: " + p.error().message);
+    return RollingPlace{*p, 0};
+  });
+}
+
+RollingTurn RollingCoordinator::wait_turn_ranked(const std::string& step_id, const std::string& host,
+                                                 const std::function<Result<RollingPlace>()>& place) {
   using State = Gate::State;
   using Outcome = RollingTurn::Outcome;
   std::unique_lock lock(mutex_);
@@ -104,15 +115,16 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
   // Asked as late as possible (a failover may have moved the primary while hosts worked on earlier steps),
   // without the lock: it is a command on this host.
   lock.unlock();
-  const auto primary = is_primary();
+  const auto primary = place();
   lock.lock();
   if (!primary) {
     if (g->failed.empty()) g->failed = host;
     me->state = State::Passed;
     changed_.notify_all();
-    return {Outcome::Stopped, 0, 0, false, {}, "rolling.primary_check: " + primary.error().message};
+    return {Outcome::Stopped, 0, 0, false, {}, primary.error().message};
   }
-  me->primary = *primary;
+  me->primary = primary->primary;
+  me->rank = primary->rank;
   me->state = State::Declared;
   changed_.notify_all();
   if (!wait([&] { return !g->any(State::Pending) && !g->any(State::Arrived); }))
@@ -120,10 +132,18 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
   if (!g->failed.empty()) return give_up(Outcome::Stopped);
 
   if (!g->ordered) {
-    for (bool primaries : {false, true})
+    for (bool primaries : {false, true}) {
+      std::vector<size_t> group;
       for (size_t i = 0; i < g->members.size(); ++i)
-        if (g->members[i].state == State::Declared && g->members[i].primary == primaries)
-          g->order.push_back(i);
+        if (g->members[i].state == State::Declared && g->members[i].primary == primaries) group.push_back(i);
+      std::stable_sort(group.begin(), group.end(),
+                       [&](size_t a, size_t b) { return g->members[a].rank > g->members[b].rank; });
+      g->order.insert(g->order.end(), group.begin(), group.end());
+    }
+    for (size_t i = 0; i < g->members.size(); ++i)
+      if (g->members[i].state == State::Declared)
+        g->ranks +=
+            fmt::format("{}{}={}", g->ranks.empty() ? "" : " ", g->members[i].host, g->members[i].rank);
     g->ordered = true;
   }
   if (!wait([&] { return g->current() == me; })) return give_up(Outcome::Interrupted);
@@ -136,7 +156,8 @@ RollingTurn RollingCoordinator::wait_turn(const std::string& step_id, const std:
           static_cast<int>(g->order.size()),
           me->primary,
           g->last_done,
-          {}};
+          {},
+          g->ranks};
 }
 
 void RollingCoordinator::done(const std::string& step_id, const std::string& host, Change change) {

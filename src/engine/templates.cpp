@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <kainjow/mustache.hpp>
+#include <map>
 #include <regex>
 #include <set>
+#include <utility>
 
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/module.hpp"
@@ -90,6 +92,8 @@ mu::data facts_data(const TemplateContext& ctx) {
 void add_host_lists(const TemplateContext& ctx, mu::data& root) {
   mu::data all{mu::data::type::list};
   std::map<std::string, mu::data> by_role, by_subrole;
+  // Each item says whether it is the first of ITS list, for separators: {{^first}},{{/first}}{{private_ip}}.
+  std::map<std::string, bool> role_seen, subrole_seen;
   for (const auto& h : ctx.all_hosts) {
     mu::data item;
     item.set("hostname", h.hostname);
@@ -97,11 +101,16 @@ void add_host_lists(const TemplateContext& ctx, mu::data& root) {
     // {{^is_self}}...{{/is_self}} leaves out the host being rendered (e.g. the other cluster members).
     item.set("is_self", h.hostname == ctx.host.hostname ? mu::data(mu::data::type::bool_true)
                                                         : mu::data(mu::data::type::bool_false));
-    all.push_back(item);
+    const auto with_first = [&](bool first) {
+      mu::data i = item;
+      i.set("first", mu::data(first));
+      return i;
+    };
+    all.push_back(with_first(all.is_empty_list()));
     auto [it, _] = by_role.try_emplace(h.role, mu::data::type::list);
-    it->second.push_back(item);
+    it->second.push_back(with_first(!std::exchange(role_seen[h.role], true)));
     auto [sub, __] = by_subrole.try_emplace(h.subrole, mu::data::type::list);
-    sub->second.push_back(item);
+    sub->second.push_back(with_first(!std::exchange(subrole_seen[h.subrole], true)));
   }
   root.set("hosts", all);
   mu::data roles;

@@ -47,7 +47,7 @@ TEST(ModuleLoader, UnknownKeyIsAnErrorWithLineAndColumn) {
       "module.yaml:5:5: step 'a' needs 'apply'\n"
       "module.yaml:8:5: unknown key 'aply' in a command step (known: id, title, title_fr, kind, hosts, when, "
       "notify, "
-      "timeout, check, apply, stdin, stdin_template, check_stdin, check_stdin_template)");
+      "timeout, check, apply, stdin, stdin_template, check_stdin, check_stdin_template, rolling)");
   EXPECT_NE(error_of(std::string(kHead) + "stepz: []\n").find("module.yaml:4:1: unknown key 'stepz'"),
             std::string::npos);
 }
@@ -79,15 +79,15 @@ TEST(ModuleLoader, RollingIsReadOnAContainerStep) {
 }
 
 TEST(ModuleLoader, RollingMistakesNameTheLine) {
-  EXPECT_EQ(error_of(std::string(kHead) +
-                     "steps:\n  - id: a\n    kind: command\n    check: 'true'\n    apply: 'true'\n"
-                     "    rolling: {ready: 'true'}\n"),
-            "module.yaml:9:14: 'rolling' does not apply to a command step");
+  EXPECT_EQ(
+      error_of(std::string(kHead) + "steps:\n  - id: a\n    kind: wait\n    check: 'true'\n    timeout: 5\n"
+                                    "    rolling: {ready: 'true'}\n"),
+      "module.yaml:9:14: 'rolling' does not apply to a wait step");
   EXPECT_EQ(error_of(std::string(kHead) +
                      "images: {r: 'redis:7.4.7'}\nsteps:\n  - {id: i, kind: image, image: r, rolling: {}}\n"),
             "module.yaml:6:45: 'rolling' does not apply to an image step");
   EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling:\n      primary: x\n"),
-            "module.yaml:12:7: unknown key 'primary' in rolling (known: primary_check, before_primary, "
+            "module.yaml:12:7: unknown key 'primary' in rolling (known: primary_check, rank, before_primary, "
             "ready, ready_timeout)");
   EXPECT_EQ(error_of(std::string(kHead) + kContainer + "    rolling: {ready_timeout: 0}\n"),
             "module.yaml:11:30: step 'c': rolling.ready_timeout must be 1..3600 s");

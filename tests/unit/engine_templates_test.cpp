@@ -65,6 +65,18 @@ TEST(Templates, IsSelfLeavesOutTheRenderedHost) {
   EXPECT_EQ(*out, "10.0.0.12;");
 }
 
+// Every list item knows whether it is the first of its own list: separators without a trailing comma
+// (Galera's gcomm:// address, libconfig lists).
+TEST(Templates, ListItemsSayWhetherTheyAreFirstOfTheirList) {
+  auto out = render_template(
+      "gcomm://{{#hosts_by_role.redis}}{{^first}},{{/first}}{{private_ip}}{{/hosts_by_role.redis}}\n"
+      "{{#hosts_by_role.db}}{{^first}},{{/first}}{{hostname}}{{/hosts_by_role.db}}\n"
+      "{{#hosts}}{{#first}}[{{/first}}{{hostname}} {{/hosts}}\n",
+      sample(), "t.mustache");
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(*out, "gcomm://10.0.0.11,10.0.0.12\ndb-01\n[redis-01 redis-02 db-01 \n");
+}
+
 TEST(Templates, NoHtmlEscaping) {
   auto ctx = sample();
   ctx.settings["x"] = "a&b<c>\"d\"";

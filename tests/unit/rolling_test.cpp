@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -193,3 +194,39 @@ TEST(Rolling, AHostOutsideTheRunOrAStepThatDoesNotRollNeverWaits) {
 }
 
 }  // namespace
+
+// rolling.rank (e.g. a Galera node's recovered position): the highest rank goes first, ties in inventory
+// order, primaries still last; every host told to go sees the ranks of all the hosts that roll.
+TEST(Rolling, HighestRankFirstTiesInInventoryOrderRanksGivenToEachTurn) {
+  RollingCoordinator c(rolling_module(), {"r1", "r2", "r3", "r4"});
+  const std::map<std::string, long long> rank = {{"r1", 5}, {"r2", 9}, {"r3", 5}, {"r4", 100}};
+  Events ev;
+  auto host = [&](const std::string& h) {
+    const auto t = c.wait_turn_ranked("app", h, [&]() -> Result<RollingPlace> {
+      return RollingPlace{h == "r4", rank.at(h)};  // r4: primary, goes last whatever its rank
+    });
+    ev.add(describe(h, t) + " ranks " + t.ranks);
+    if (t.outcome == Outcome::Go) c.done("app", h, RollingCoordinator::Change::Done);
+  };
+  std::vector<std::future<void>> fs;
+  for (const auto* h : {"r1", "r2", "r3", "r4"}) fs.push_back(std::async(std::launch::async, host, h));
+  ASSERT_TRUE(all_end(fs));
+  const std::string ranks = " ranks r1=5 r2=9 r3=5 r4=100";
+  EXPECT_EQ(ev.list,
+            (std::vector<std::string>{"r2 go 1/4" + ranks, "r1 go 2/4 after r2" + ranks,
+                                      "r3 go 3/4 after r1" + ranks, "r4 go 4/4 primary after r3" + ranks}));
+}
+
+TEST(Rolling, ARankThatCannotBeReadStopsTheRolling) {
+  RollingCoordinator c(rolling_module(), {"r1", "r2"});
+  auto host = [&](const std::string& h) {
+    return c.wait_turn_ranked("app", h, [&]() -> Result<RollingPlace> {
+      if (h == "r2") return fail(ErrorKind::Remote, "rolling.rank gave no integer");
+      return RollingPlace{false, 1};
+    });
+  };
+  std::vector<std::future<RollingTurn>> fs;
+  for (const auto* h : {"r1", "r2"}) fs.push_back(std::async(std::launch::async, host, h));
+  ASSERT_TRUE(all_end(fs));
+  for (auto& f : fs) EXPECT_EQ(f.get().outcome, Outcome::Stopped);
+}

@@ -14,13 +14,18 @@ namespace kbz {
 
 class StepKind;  // kbz/engine/step_kind.hpp: the table of kinds
 
-// Container `rolling:`: a change of an EXISTING container is made one host at a time across the run's hosts,
-// replicas before the primary (include/kbz/engine/rolling.hpp). Commands are templates, run as root.
+// `rolling:` (container and command steps): a change of an EXISTING container, or any change of a command
+// step, is made one host at a time across the run's hosts, replicas before the primary
+// (include/kbz/engine/rolling.hpp). Commands are templates, run as root.
 struct RollingSpec {
   std::string primary_check;   // exit 0 = this host is the primary: it goes last; empty = no primary
   std::string before_primary;  // run on the primary just before its change (e.g. ask Sentinel to fail over)
   std::string ready;           // polled after each host's change until exit 0, before the next host goes
   int ready_timeout_s = 120;
+  // Prints an integer (last line): among the non-primaries, the highest goes first (ties: inventory order),
+  // e.g. a database node's replication position, so the most advanced one starts a cluster. The apply of a
+  // rolled step sees every ranked host's value in KBZ_ROLLING_RANKS ("host=rank ..."). Empty = rank 0.
+  std::string rank;
 };
 
 // What a kind reads from its own keys; each kind's file defines its own (src/engine/steps/).

@@ -26,6 +26,13 @@ struct RollingTurn {
   bool primary = false;         // Go: this host's primary_check passed (run before_primary first)
   std::string after;            // Go: the host that changed just before, "" for the first
   std::string why;              // Stopped: e.g. "rolling stopped: redis-02 failed at redis-container"
+  std::string ranks;            // Go: "host=rank host=rank ..." of every host that rolls (inventory order)
+};
+
+// What a host says once every participant has arrived: primary (goes last) and rank (highest first).
+struct RollingPlace {
+  bool primary = false;
+  long long rank = 0;
 };
 
 class RollingCoordinator {
@@ -42,6 +49,9 @@ class RollingCoordinator {
   // host has answered, then until its turn. Wakes on Ctrl-C. An error from is_primary stops the rolling.
   RollingTurn wait_turn(const std::string& step_id, const std::string& host,
                         const std::function<Result<bool>()>& is_primary);
+  // The same with a rank: non-primaries go highest rank first (stable: inventory order on ties).
+  RollingTurn wait_turn_ranked(const std::string& step_id, const std::string& host,
+                               const std::function<Result<RollingPlace>()>& place);
   // After the change (and `ready`) of a host that was told Go; ok=false stops every host still waiting.
   enum class Change { Done, Failed };
   void done(const std::string& step_id, const std::string& host, Change change);

@@ -30,6 +30,8 @@ std::string stdin_source(const std::string& inline_text, const std::string& temp
 class CommandKind final : public StepKind {
  public:
   std::string_view name() const override { return "command"; }
+  // rolling: every change of the step goes one host at a time (e.g. a cluster node started or joined).
+  KindTraits traits() const override { return {.takes_rolling = true}; }
   std::vector<std::string> keys() const override {
     return {"check", "apply", "stdin", "stdin_template", "check_stdin", "check_stdin_template"};
   }
@@ -82,6 +84,7 @@ class CommandKind final : public StepKind {
     StepDecision d;
     if (c.exit_status == 0) return d;
     d.change = true;
+    d.existing = step.rolling.has_value();  // what the engine rolls
     auto apply = render_command(s.apply, ctx, fmt::format("step '{}' apply", step.id));
     if (!apply) return std::unexpected(apply.error());
     d.apply.command = *apply;

@@ -283,6 +283,8 @@ write_settings() {
     # Module 9 (plan only here): no load balancer in the lab, so the API endpoint is k8s-master-01's address.
     echo "k8s: {control_plane_endpoint: \"$LAB_PREFIX.100:6443\"}"
     echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
+    # Module 7 on lab servers: rsync SST (what the lab has proven), small caches (3 nodes on a shared machine).
+    echo "mariadb: {sst_method: rsync, gcache_size: 128M, innodb_buffer_pool_size: 128M}"
   } >"$LAB_DIR/kbz.yaml.tmp"
   mv "$LAB_DIR/kbz.yaml.tmp" "$LAB_DIR/kbz.yaml"
 }

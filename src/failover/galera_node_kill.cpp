@@ -1,0 +1,213 @@
+#include "kbz/failover/galera_node_kill.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "kbz/core/secret.hpp"
+#include "kbz/core/text.hpp"
+#include "kbz/failover/acked_writes.hpp"
+#include "kbz/report/text_format.hpp"
+
+namespace kbz {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kCli = "/usr/local/sbin/kbz-galera-cli";
+
+std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
+  const auto it = s.params.find(key);
+  return it == s.params.end() ? fallback : it->second;
+}
+
+struct Node {
+  Host host;
+  Connection* conn = nullptr;
+  Result<ExecResult> run(const std::string& command, Millis timeout = Millis{60000}) const {
+    return conn->run({command, "", Privilege::Root, timeout});
+  }
+  std::string status() const {
+    auto r = run(std::string(kCli) + " status", Millis{20000});
+    if (!r || r->exit_status != 0) return {};
+    const auto l = lines_of(r->out);
+    return l.empty() ? std::string{} : l.front();
+  }
+  bool synced_in_three() const {
+    const auto s = status();
+    return galera_status_field(s, "state") == "Synced" &&
+           galera_status_field(s, "cluster_status") == "Primary" &&
+           galera_status_field(s, "cluster_size") == "3";
+  }
+};
+
+std::string tail(const Result<ExecResult>& r) {
+  if (!r) return mask(r.error().message);
+  return mask(tail_lines(r->out + "\n" + r->err, 4));
+}
+
+}  // namespace
+
+std::string galera_status_field(const std::string& line, const std::string& name) {
+  std::istringstream in(line);
+  for (std::string word; in >> word;)
+    if (word.starts_with(name + "=")) return word.substr(name.size() + 1);
+  return {};
+}
+
+FailoverResult run_galera_node_kill(VerifyContext& ctx) {
+  FailoverResult res;
+  res.scenario_id = ctx.scenario.id;
+  res.title_fr = ctx.scenario.title_fr;
+  res.status = CheckStatus::Fail;
+  const int max_pause_s = std::stoi(param(ctx.scenario, "max_pause_s", "30"));
+  const int rejoin_timeout_s = std::stoi(param(ctx.scenario, "rejoin_timeout_s", "300"));
+  const auto give_up = [&](std::string why) {
+    res.detail = mask(why);
+    return res;
+  };
+
+  std::vector<Node> nodes;
+  for (const auto& h : ctx.hosts)
+    if (h.subrole == "mariadb") {
+      auto c = ctx.connect(h);
+      if (!c) return give_up(fmt::format("{} injoignable : {}", h.hostname, c.error().message));
+      nodes.push_back({h, *c});
+    }
+  if (nodes.size() < 3)
+    return give_up(fmt::format("il faut les 3 nœuds Galera dans la sélection (trouvés : {})", nodes.size()));
+  for (const auto& n : nodes)
+    if (!n.synced_in_three())
+      return give_up(fmt::format("{} n'est pas Synced dans un cluster de 3 avant le test : {}",
+                                 n.host.hostname, n.status()));
+
+  const Node& writer_node = nodes.front();
+  const Node& victim = nodes.back();
+  res.measures.emplace_back("Nœud écrit (client sur ce nœud)",
+                            fmt::format("{} ({})", writer_node.host.hostname, writer_node.host.private_ip));
+  res.measures.emplace_back("Nœud arrêté brutalement (docker kill mariadb)",
+                            fmt::format("{} ({})", victim.host.hostname, victim.host.private_ip));
+  if (auto m = writer_node.run(std::string(kCli) + " sql -e 'SELECT @@wsrep_sst_method'");
+      m && m->exit_status == 0)
+    res.measures.emplace_back("Méthode SST en service", std::string(trim(m->out)));
+
+  std::mt19937_64 rng(std::random_device{}());
+  const std::string run_id = fmt::format("{:x}", rng() & 0xffffffffffULL);
+  const std::string table = "erpnext.kbz_failover_" + run_id;
+  const std::string app = fmt::format("{} app {}", kCli, shell_quote(writer_node.host.hostname));
+  if (auto t = writer_node.run(fmt::format("{} -e {}", app,
+                                           shell_quote("CREATE TABLE " + table +
+                                                       " (id BIGINT PRIMARY KEY, at TIMESTAMP(3) DEFAULT "
+                                                       "CURRENT_TIMESTAMP(3)) ENGINE=InnoDB")));
+      !t || t->exit_status != 0)
+    return give_up("table de test impossible à créer : " + tail(t));
+  const auto drop = [&] {
+    writer_node.run(fmt::format("{} -e {}", app, shell_quote("DROP TABLE IF EXISTS " + table)));
+  };
+
+  AckedWriterSpec spec;
+  spec.run_id = run_id;
+  spec.write = fmt::format("{} -e \"INSERT INTO {} (id) VALUES ($1)\"\n", app, table);
+  spec.interval_ms = 100;
+  auto writer = AckedWriter::start(*writer_node.conn, spec);
+  if (!writer) {
+    drop();
+    return give_up(writer.error().message);
+  }
+  if (auto warm = writer->wait_acks(20, Millis{60000}); !warm) {
+    (void)writer->stop();
+    drop();
+    return give_up(warm.error().message);
+  }
+
+  auto killed = hard_kill(*victim.conn, "mariadb");
+  const auto start_victim = [&] { return victim.run("docker start mariadb >/dev/null", Millis{60000}); };
+  if (!killed) {
+    (void)writer->stop();
+    start_victim();
+    drop();
+    return give_up(killed.error().message);
+  }
+  auto resumed = writer->wait_ack_started_after(*killed, Millis{std::max(60, 2 * max_pause_s) * 1000LL});
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // more commits while the node is gone: IST material
+
+  // The killed node comes back by itself once started (its start script sees a Primary peer and joins).
+  const auto t_start = Clock::now();
+  auto started = start_victim();
+  std::string rejoined = "non";
+  if (started && started->exit_status == 0) {
+    const auto until = t_start + std::chrono::seconds(rejoin_timeout_s);
+    while (Clock::now() < until) {
+      if (victim.synced_in_three()) {
+        const auto secs = std::chrono::duration_cast<Millis>(Clock::now() - t_start);
+        auto how = victim.run(
+            "docker logs --tail 400 mariadb 2>&1 | grep -Ec 'IST received|Receiving IST' ; "
+            "docker logs --tail 400 mariadb 2>&1 | grep -Ec 'SST received|State transfer "
+            "required'",
+            Millis{30000});
+        std::string kind;
+        if (how && how->exit_status == 0) {
+          const auto l = lines_of(how->out);
+          if (l.size() >= 2) kind = l[0] != "0" ? ", par IST" : l[1] != "0" ? ", par SST" : "";
+        }
+        rejoined = fmt::format("oui, Synced dans le cluster de 3 en {} après son redémarrage{}",
+                               format_duration_fr(secs), kind);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+  }
+  res.measures.emplace_back("Nœud tué de retour", rejoined);
+  auto attempts = writer->stop();
+  if (!attempts) {
+    drop();
+    return give_up(attempts.error().message);
+  }
+
+  // Every acknowledged row, read back from every node (the rejoined one included).
+  std::vector<std::string> why;
+  WriteTally worst;
+  bool first = true;
+  for (const auto& n : nodes) {
+    auto read = n.run(fmt::format("{} app {} -e {}", kCli, shell_quote(n.host.hostname),
+                                  shell_quote("SELECT id FROM " + table)),
+                      Millis{120000});
+    if (!read || read->exit_status != 0) {
+      why.push_back(fmt::format("relecture impossible sur {} : {}", n.host.hostname, tail(read)));
+      continue;
+    }
+    const WriteTally t = count_back(*attempts, parse_ids(read->out), *killed);
+    res.measures.emplace_back(fmt::format("Lignes acquittées relues sur {}", n.host.hostname),
+                              fmt::format("{} / {}", t.acked - t.lost, t.acked));
+    if (first || t.lost > worst.lost) worst = t;
+    first = false;
+  }
+  drop();
+  add_write_measures(res, worst);
+
+  if (!resumed || !*resumed)
+    why.push_back(fmt::format("aucune écriture acquittée dans les {} s après l'arrêt brutal",
+                              std::max(60, 2 * max_pause_s)));
+  else if (worst.longest_gap_ms > max_pause_s * 1000LL)
+    why.push_back(fmt::format("pause des écritures de {} (objectif ≤ {} s)",
+                              format_duration_fr(Millis{worst.longest_gap_ms}), max_pause_s));
+  if (worst.lost > 0)
+    why.push_back(
+        fmt::format("{} ligne(s) acquittée(s) perdue(s), ex. n° {}", worst.lost, worst.lost_ids.front()));
+  if (rejoined == "non")
+    why.push_back(fmt::format("{} n'est pas revenu Synced en {} s", victim.host.hostname, rejoin_timeout_s));
+  res.status = why.empty() ? CheckStatus::Pass : CheckStatus::Fail;
+  for (const auto& w : why) res.detail += (res.detail.empty() ? "" : " ; ") + w;
+  if (why.empty())
+    res.detail = fmt::format(
+        "{} tué (docker kill) sous écritures sur {} : plus longue pause {}, 0 ligne acquittée perdue sur {} "
+        "(relues sur les 3 nœuds), nœud revenu Synced",
+        victim.host.hostname, writer_node.host.hostname, format_duration_fr(Millis{worst.longest_gap_ms}),
+        worst.acked);
+  res.detail = mask(res.detail);
+  return res;
+}
+
+}  // namespace kbz
