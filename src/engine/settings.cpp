@@ -332,7 +332,8 @@ void flatten(Settings& s) {
 
 // ---- settings declared by modules -------------------------------------------------------------------------
 
-const std::vector<std::string> kCoreKeys = {"network", "dns", "timezone", "docker", "images", "image_bundle_dir", "lab", "preflight", "host_lock", "volumes"};
+const std::vector<std::string> kCoreKeys = {"network",          "dns", "timezone",  "docker",    "images",
+                                            "image_bundle_dir", "lab", "preflight", "host_lock", "volumes"};
 
 // "" when `value` fits the spec, else why not.
 std::string value_problem(const SettingSpec& spec, const std::string& value) {
