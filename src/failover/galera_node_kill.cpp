@@ -18,11 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kCli = "/usr/local/sbin/kbz-galera-cli";
 
-std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
-  const auto it = s.params.find(key);
-  return it == s.params.end() ? fallback : it->second;
-}
-
 struct Node {
   Host host;
   Connection* conn = nullptr;
@@ -62,8 +57,8 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
   res.scenario_id = ctx.scenario.id;
   res.title_fr = ctx.scenario.title_fr;
   res.status = CheckStatus::Fail;
-  const int max_pause_s = std::stoi(param(ctx.scenario, "max_pause_s", "30"));
-  const int rejoin_timeout_s = std::stoi(param(ctx.scenario, "rejoin_timeout_s", "300"));
+  const int max_pause_s = std::stoi(ctx.scenario.param("max_pause_s", "30"));
+  const int rejoin_timeout_s = std::stoi(ctx.scenario.param("rejoin_timeout_s", "300"));
   const auto give_up = [&](std::string why) {
     res.detail = mask(why);
     return res;

@@ -17,11 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kCli = "/usr/local/sbin/kbz-minio-cli";
 
-std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
-  const auto it = s.params.find(key);
-  return it == s.params.end() ? fallback : it->second;
-}
-
 struct Node {
   Host host;
   Connection* conn = nullptr;
@@ -69,7 +64,7 @@ FailoverResult run_minio_node_failover(VerifyContext& ctx) {
   };
   int outage_s = 15;
   try {
-    outage_s = std::stoi(param(ctx.scenario, "outage_s", "15"));
+    outage_s = std::stoi(ctx.scenario.param("outage_s", "15"));
   } catch (...) {
   }
   std::vector<Node> nodes;

@@ -19,11 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kCli = "/usr/local/sbin/kbz-pg-cli";
 
-std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
-  const auto it = s.params.find(key);
-  return it == s.params.end() ? fallback : it->second;
-}
-
 std::string seconds(Millis ms) { return format_duration_fr(ms); }
 
 struct Node {
@@ -81,9 +76,9 @@ FailoverResult run_patroni_failover(VerifyContext& ctx) {
   res.scenario_id = ctx.scenario.id;
   res.title_fr = ctx.scenario.title_fr;
   res.status = CheckStatus::Fail;
-  const int max_failover_s = std::stoi(param(ctx.scenario, "max_failover_s", "45"));
-  const int max_switchover_s = std::stoi(param(ctx.scenario, "max_switchover_s", "15"));
-  const std::string db = param(ctx.scenario, "database", "keybuzz");
+  const int max_failover_s = std::stoi(ctx.scenario.param("max_failover_s", "45"));
+  const int max_switchover_s = std::stoi(ctx.scenario.param("max_switchover_s", "15"));
+  const std::string db = ctx.scenario.param("database", "keybuzz");
   const auto give_up = [&](std::string why) {
     res.detail = mask(why);
     return res;

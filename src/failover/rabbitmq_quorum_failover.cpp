@@ -21,11 +21,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kAmqp = "/usr/local/sbin/kbz-amqp";
 constexpr const char* kCtl = "/usr/local/sbin/kbz-rabbitmqctl";
 
-std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
-  const auto it = s.params.find(key);
-  return it == s.params.end() ? fallback : it->second;
-}
-
 struct Node {
   Host host;
   Connection* conn = nullptr;
@@ -83,10 +78,10 @@ FailoverResult run_rabbitmq_quorum_failover(VerifyContext& ctx) {
   res.scenario_id = ctx.scenario.id;
   res.title_fr = ctx.scenario.title_fr;
   res.status = CheckStatus::Fail;
-  const long count = std::stol(param(ctx.scenario, "messages", "1000"));
-  const int max_failover_s = std::stoi(param(ctx.scenario, "max_failover_s", "30"));
-  const int rejoin_timeout_s = std::stoi(param(ctx.scenario, "rejoin_timeout_s", "180"));
-  const std::string vhost = param(ctx.scenario, "vhost", "keybuzz");
+  const long count = std::stol(ctx.scenario.param("messages", "1000"));
+  const int max_failover_s = std::stoi(ctx.scenario.param("max_failover_s", "30"));
+  const int rejoin_timeout_s = std::stoi(ctx.scenario.param("rejoin_timeout_s", "180"));
+  const std::string vhost = ctx.scenario.param("vhost", "keybuzz");
   const auto give_up = [&](std::string why) {
     res.detail = mask(why);
     return res;

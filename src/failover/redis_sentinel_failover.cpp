@@ -19,11 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kCli = "/usr/local/sbin/kbz-redis-cli";
 
-std::string param(const FailoverScenario& s, const std::string& key, const std::string& fallback) {
-  const auto it = s.params.find(key);
-  return it == s.params.end() ? fallback : it->second;
-}
-
 // The report is French: "7,9 s", like every other duration in it.
 std::string seconds(Millis ms) { return format_duration_fr(ms); }
 
@@ -115,9 +110,9 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   res.scenario_id = ctx.scenario.id;
   res.title_fr = ctx.scenario.title_fr;
   res.status = CheckStatus::Fail;
-  const int key_count = std::stoi(param(ctx.scenario, "keys", "200"));
-  const int max_failover_s = std::stoi(param(ctx.scenario, "max_failover_s", "30"));
-  const std::string master_name = param(ctx.scenario, "master_name", "kb-redis-master");
+  const int key_count = std::stoi(ctx.scenario.param("keys", "200"));
+  const int max_failover_s = std::stoi(ctx.scenario.param("max_failover_s", "30"));
+  const std::string master_name = ctx.scenario.param("master_name", "kb-redis-master");
   const auto give_up = [&](std::string why) {
     res.detail = mask(why);
     return res;

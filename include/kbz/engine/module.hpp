@@ -94,6 +94,11 @@ struct FailoverScenario {
   std::string title_fr;
   std::map<std::string, std::string> params;
   std::string lab_untested;  // as for checks: the scenario needs software the lab cannot have
+  // params[key], or fallback when module.yaml does not set it.
+  std::string param(const std::string& key, const std::string& fallback) const {
+    const auto it = params.find(key);
+    return it == params.end() ? fallback : it->second;
+  }
 };
 
 // A cluster-level wait run by apply after every host has done its steps: apply succeeds only once the cluster
