@@ -85,7 +85,9 @@ bundle_images_yaml() {
 # a system uid, the official postgres image 999:999); data and configs on the host belong to it.
 bundle_postgres_yaml() {
   local ref uid gid
-  ref=$(awk -F'\t' '$1 == "postgres" {print $2}' "$BUNDLE_INDEX" 2>/dev/null)
+  # No bundle yet (a fresh clone: lab up runs before the images are built): awk would exit 2 under set -e.
+  [ -s "$BUNDLE_INDEX" ] || return 0
+  ref=$(awk -F'\t' '$1 == "postgres" {print $2}' "$BUNDLE_INDEX")
   [ -n "$ref" ] || return 0
   uid=$(docker run --rm --entrypoint id "$ref" -u postgres) && gid=$(docker run --rm --entrypoint id "$ref" -g postgres) \
     || { warn "cannot read the postgres uid of $ref"; return 0; }
