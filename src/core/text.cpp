@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include <cctype>
+
 namespace kbz {
 
 std::vector<std::string_view> split(std::string_view text, char sep) {
@@ -39,6 +41,20 @@ std::vector<std::string> lines_of(std::string_view text) {
 std::string first_line(std::string_view text) {
   auto lines = lines_of(text);
   return lines.empty() ? std::string{} : lines.front();
+}
+
+std::string word_value(std::string_view line, std::string_view name) {
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    size_t end = i;
+    while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
+    const std::string_view word = line.substr(i, end - i);
+    if (word.size() > name.size() && word.starts_with(name) && word[name.size()] == '=')
+      return std::string(word.substr(name.size() + 1));
+    i = end;
+  }
+  return {};
 }
 
 std::string tail_lines(std::string_view text, size_t n) {

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "kbz/core/secret.hpp"
@@ -32,9 +31,8 @@ struct Node {
   }
   bool synced_in_three() const {
     const auto s = status();
-    return galera_status_field(s, "state") == "Synced" &&
-           galera_status_field(s, "cluster_status") == "Primary" &&
-           galera_status_field(s, "cluster_size") == "3";
+    return word_value(s, "state") == "Synced" && word_value(s, "cluster_status") == "Primary" &&
+           word_value(s, "cluster_size") == "3";
   }
 };
 
@@ -44,13 +42,6 @@ std::string tail(const Result<ExecResult>& r) {
 }
 
 }  // namespace
-
-std::string galera_status_field(const std::string& line, const std::string& name) {
-  std::istringstream in(line);
-  for (std::string word; in >> word;)
-    if (word.starts_with(name + "=")) return word.substr(name.size() + 1);
-  return {};
-}
 
 FailoverResult run_galera_node_kill(VerifyContext& ctx) {
   FailoverResult res;

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "kbz/core/secret.hpp"
@@ -64,13 +63,6 @@ std::optional<Millis> poll(const Node& node, const std::string& check, std::chro
 
 }  // namespace
 
-std::string cluster_field(const std::string& line, const std::string& name) {
-  std::istringstream in(line);
-  for (std::string word; in >> word;)
-    if (word.starts_with(name + "=")) return word.substr(name.size() + 1);
-  return {};
-}
-
 FailoverResult run_patroni_failover(VerifyContext& ctx) {
   FailoverResult res;
   res.scenario_id = ctx.scenario.id;
@@ -110,9 +102,9 @@ FailoverResult run_patroni_failover(VerifyContext& ctx) {
   if (!poll(nodes[0], std::string(kCli) + " converged", std::chrono::seconds(120)))
     return give_up("cluster non convergé avant le test : " + cluster_from(nodes[0]));
   const std::string before = cluster_from(nodes[0]);
-  const Node* leader = find(cluster_field(before, "leader"));
+  const Node* leader = find(word_value(before, "leader"));
   if (!leader) return give_up("aucun leader Patroni avant le test : " + before);
-  const Node* client = find(cluster_field(before, "sync"));  // a standby that stays up runs psql
+  const Node* client = find(word_value(before, "sync"));  // a standby that stays up runs psql
   if (!client) client = leader == &nodes[0] ? &nodes[1] : &nodes[0];
   const Host& lb = lbs.front();
   res.measures.emplace_back("Ancien leader",
@@ -169,7 +161,7 @@ FailoverResult run_patroni_failover(VerifyContext& ctx) {
   const int deadline_s = std::max(90, 2 * max_failover_s);
   auto resumed = writer->wait_ack_started_after(*killed, Millis{deadline_s * 1000LL});
   const std::string after_kill = cluster_from(*client);
-  const std::string new_leader = cluster_field(after_kill, "leader");
+  const std::string new_leader = word_value(after_kill, "leader");
   res.measures.emplace_back("Nouveau leader (Patroni)", new_leader.empty() ? "aucun" : new_leader);
 
   // 2. The old leader's container starts again: it must come back as a streaming replica.
@@ -203,7 +195,7 @@ FailoverResult run_patroni_failover(VerifyContext& ctx) {
   if (!poll(*client, std::string(kCli) + " converged", std::chrono::seconds(180))) {
     sw_problem = "cluster non reconverge avant le switchover : " + cluster_from(*client);
   } else {
-    const Node* current = find(cluster_field(cluster_from(*client), "leader"));
+    const Node* current = find(word_value(cluster_from(*client), "leader"));
     auto w2 = AckedWriter::start(*client->conn, writer_spec(run_id + "s", "switchover"));
     if (!current || !w2) {
       sw_problem = !current ? "aucun leader avant le switchover" : w2.error().message;
@@ -214,7 +206,7 @@ FailoverResult run_patroni_failover(VerifyContext& ctx) {
       const auto t_sw = client->now_ms();
       auto r = current->run(std::string(kCli) + " switchover-away", {}, Millis{180000});
       if (!r || r->exit_status != 0) sw_problem = "switchover : " + tail(r);
-      sw_to = cluster_field(cluster_from(*client), "leader");
+      sw_to = word_value(cluster_from(*client), "leader");
       std::this_thread::sleep_for(std::chrono::seconds(3));
       auto a2 = w2->stop();
       if (!a2 || !t_sw) {

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "kbz/core/secret.hpp"
@@ -98,13 +97,6 @@ std::vector<std::string> missing_keys(const std::string& output, const std::vect
   return out;
 }
 
-std::string status_field(const std::string& line, const std::string& name) {
-  std::istringstream in(line);
-  for (std::string word; in >> word;)
-    if (word.starts_with(name + "=")) return word.substr(name.size() + 1);
-  return {};
-}
-
 FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   FailoverResult res;
   res.scenario_id = ctx.scenario.id;
@@ -138,7 +130,7 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
   // Who is master now (the inventory's SUBROLE is only the bootstrap master).
   std::optional<size_t> master;
   for (size_t i = 0; i < redis.size(); ++i)
-    if (status_field(redis[i].status(), "role") == "master") {
+    if (word_value(redis[i].status(), "role") == "master") {
       if (master) return give_up("deux nœuds se déclarent maîtres avant le test : état à corriger d'abord");
       master = i;
     }
@@ -209,8 +201,8 @@ FailoverResult run_redis_sentinel_failover(VerifyContext& ctx) {
     const auto until = Clock::now() + std::chrono::seconds(90);
     while (Clock::now() < until) {
       const auto st = old_master.status();
-      if (status_field(st, "role") == "slave" && status_field(st, "master_link_status") == "up") {
-        rejoined = fmt::format("oui, réplique de {}", status_field(st, "master_host"));
+      if (word_value(st, "role") == "slave" && word_value(st, "master_link_status") == "up") {
+        rejoined = fmt::format("oui, réplique de {}", word_value(st, "master_host"));
         break;
       }
       std::this_thread::sleep_for(std::chrono::seconds(2));

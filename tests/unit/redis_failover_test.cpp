@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kbz/core/text.hpp"
 #include "kbz/failover/redis_sentinel_failover.hpp"
 #include "kbz/verify/failover.hpp"
 
@@ -50,10 +51,14 @@ TEST(RedisFailover, ScriptsPutAMarkerAfterEachKey) {
 
 TEST(RedisFailover, StatusLineFields) {
   const std::string line = "role=slave master_host=10.0.0.124 master_link_status=up slave_repl_offset=126402";
-  EXPECT_EQ(status_field(line, "role"), "slave");
-  EXPECT_EQ(status_field(line, "master_host"), "10.0.0.124");
-  EXPECT_EQ(status_field(line, "master_link_status"), "up");
-  EXPECT_EQ(status_field("", "role"), "");
+  EXPECT_EQ(word_value(line, "role"), "slave");
+  EXPECT_EQ(word_value(line, "master_host"), "10.0.0.124");
+  EXPECT_EQ(word_value(line, "master_link_status"), "up");
+  EXPECT_EQ(word_value("", "role"), "");
+  // A name that is a prefix of another word's name does not match it; only whole words count.
+  EXPECT_EQ(word_value("master_host=x master=1", "master"), "1");
+  EXPECT_EQ(word_value("master_host=x", "master_h"), "");
+  EXPECT_EQ(word_value("  state=Synced\tsize=3 ", "size"), "3");
 }
 
 TEST(RedisFailover, RegisteredInTheGlobalRegistry) {

@@ -17,6 +17,9 @@ std::vector<std::string> lines_of(std::string_view text);
 std::string first_line(std::string_view text);
 // The last n non-empty lines joined with " | ": enough to say why without flooding the console (not masked).
 std::string tail_lines(std::string_view text, size_t n = 6);
+// The value of the first `name=value` word of a line of space-separated words (the one-line status the
+// modules' helper scripts print: `role=master master_host=…`), "" when there is none.
+std::string word_value(std::string_view line, std::string_view name);
 
 // Single-quoted for sh: safe for any byte string.
 std::string shell_quote(std::string_view s);

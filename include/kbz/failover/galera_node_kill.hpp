@@ -15,7 +15,4 @@ inline constexpr const char* kGaleraNodeKillKind = "galera-node-kill";
 
 FailoverResult run_galera_node_kill(VerifyContext& ctx);
 
-// `kbz-galera-cli status` line -> field ("state", "cluster_size", ...); "" when absent.
-std::string galera_status_field(const std::string& status_line, const std::string& name);
-
 }  // namespace kbz

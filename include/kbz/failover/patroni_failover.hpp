@@ -15,7 +15,5 @@ inline constexpr const char* kPatroniFailoverKind = "patroni-failover";
 
 FailoverResult run_patroni_failover(VerifyContext& ctx);
 
-// `kbz-pg-cli cluster` line -> a field ("leader", "sync", "replicas", "members", ...), "" when absent.
-std::string cluster_field(const std::string& cluster_line, const std::string& name);
 
 }  // namespace kbz

@@ -27,10 +27,6 @@ std::vector<std::string> missing_keys(const std::string& redis_cli_output,
                                       const std::vector<std::string>& keys,
                                       const std::vector<std::string>& values);
 
-// `kbz-redis-cli status` line -> "role" (master | slave | "" when unreadable), "master_host",
-// "master_link_status".
-std::string status_field(const std::string& status_line, const std::string& name);
-
 // The stdin scripts: writes (SET + WAIT 1 timeout_ms + marker per key) and reads (GET + marker per key).
 std::string waited_writes_script(const std::vector<std::string>& keys, const std::vector<std::string>& values,
                                  int timeout_ms);
