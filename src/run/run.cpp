@@ -8,6 +8,7 @@
 
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/run_log.hpp"
+#include "kbz/engine/steps/volume.hpp"
 #include "kbz/engine/templates.hpp"
 
 namespace kbz {
@@ -41,6 +42,8 @@ Result<std::unique_ptr<Run>> Run::open(const GlobalOptions& g, std::string_view 
     auto settings = load_settings(g.config, named ? IfMissing::Fail : IfMissing::UseDefaults,
                                   declared_settings(run->modules_));
     if (!settings) return std::unexpected(settings.error());
+    if (auto one = check_one_volume_per_host(settings->volumes, run->inventory_.rows, settings->path); !one)
+      return std::unexpected(one.error());
     run->settings_ = std::move(*settings);
     for (auto& m : run->modules_) render_versions(m, run->settings_.raw);
   }

@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "kbz/engine/steps/volume.hpp"
+
 namespace kbz {
 namespace {
 
@@ -267,6 +269,30 @@ TEST(Settings, HostLockIsAnAbsolutePlainPathWithAnOptionalHostPlaceholder) {
     ASSERT_FALSE(r) << bad;
     EXPECT_NE(r.error().message.find("kbz.yaml:1:12: 'host_lock'"), std::string::npos) << r.error().message;
   }
+}
+
+// One data disk per host: a second entry matching the same host would be silently ignored by the step.
+TEST(Settings, TwoVolumesForOneHostAreAnInputErrorNamingBothEntries) {
+  auto s = parse_settings(
+      "volumes:\n  - {hosts: minio-01, mount: /data, min_gb: 1}\n  - {hosts: minio-*, mount: /data2}\n",
+      "kbz.yaml");
+  ASSERT_TRUE(s) << s.error().message;
+  Host a, b;
+  a.hostname = "minio-01";
+  b.hostname = "minio-02";
+  auto r = check_one_volume_per_host(s->volumes, {a, b}, s->path);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::Input);
+  EXPECT_EQ(r.error().message,
+            "kbz.yaml: volumes[0] (minio-01) and volumes[1] (minio-*) both match host minio-01: one data "
+            "volume per "
+            "host");
+  EXPECT_TRUE(check_one_volume_per_host(s->volumes, {b}, s->path)) << "minio-02 has only volumes[1]";
+  auto defaults = parse_settings("", "");
+  ASSERT_TRUE(defaults);
+  Host w;
+  w.hostname = "k8s-worker-01";
+  EXPECT_TRUE(check_one_volume_per_host(defaults->volumes, {a, b, w}, defaults->path)) << "the team's layout";
 }
 }  // namespace
 }  // namespace kbz

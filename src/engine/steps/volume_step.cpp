@@ -4,6 +4,7 @@
 // touched: used as it is when it is XFS with our label, refused otherwise. No disk attached: refused when the
 // entry says required, else the data stays on / (said in plan and apply).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 
@@ -244,6 +245,24 @@ std::optional<VolumeSetting> volume_for_host(const std::map<std::string, std::st
     return v;
   }
   return std::nullopt;
+}
+
+Result<void> check_one_volume_per_host(const std::vector<VolumeSetting>& volumes,
+                                       const std::vector<Host>& hosts, const std::string& settings_path) {
+  std::vector<std::string> errors;
+  for (const auto& h : hosts) {
+    std::vector<size_t> hit;
+    for (size_t i = 0; i < volumes.size(); ++i)
+      if (!volumes[i].hosts.empty() && selector_matches(volumes[i].hosts, h)) hit.push_back(i);
+    if (hit.size() > 1)
+      errors.push_back(
+          fmt::format("{}: volumes[{}] ({}) and volumes[{}] ({}) both match host {}: one data volume "
+                      "per host",
+                      settings_path.empty() ? "kbz.yaml defaults" : settings_path, hit[0],
+                      volumes[hit[0]].hosts, hit[1], volumes[hit[1]].hosts, h.hostname));
+  }
+  if (errors.empty()) return {};
+  return fail(ErrorKind::Input, fmt::format("{}", fmt::join(errors, "\n")));
 }
 
 std::string volume_probe_script(const VolumeSetting& v) {
