@@ -30,13 +30,6 @@ ci_lab minio
 check "lab image bundle present (it has no MinIO image: none can be built here)" "$here/lab.sh" images redis
 report="$KBZ_WORKDIR/reports/RAPPORT_VALIDATION_MODULE6.md"
 
-# kbz-install with another inventory or kbz.yaml than the lab's (same keys, same workdir).
-kbz_with() {
-  local inv=$1 cfg=$2; shift 2
-  "$KBZ_BIN" --inventory "$inv" --config "$cfg" --known-hosts "$LAB_DIR/known_hosts" \
-    --identity "$LAB_DIR/ssh/id_ed25519" --workdir "$KBZ_WORKDIR" "$@"
-}
-
 plan_on_servers() {
   kbz plan --module 6 >"$CI_WORK/plan6.txt"
   local f

@@ -10,6 +10,14 @@ kbz() {
     --workdir "$KBZ_WORKDIR" "$@"
 }
 
+# kbz_with INVENTORY CONFIG ARGS...: kbz-install with another inventory or kbz.yaml than the lab's (same keys,
+# same workdir).
+kbz_with() {
+  local inv=$1 cfg=$2; shift 2
+  "$KBZ_BIN" --inventory "$inv" --config "$cfg" --known-hosts "$LAB_DIR/known_hosts" \
+    --identity "$LAB_DIR/ssh/id_ed25519" --workdir "$KBZ_WORKDIR" "$@"
+}
+
 # Configure (once) and build kbz-install into build/; ninja skips what is up to date.
 build_kbz() {
   [ -f "$REPO_TOP/build/build.ninja" ] || cmake -S "$REPO_TOP" -B "$REPO_TOP/build" -G Ninja

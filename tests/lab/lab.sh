@@ -23,6 +23,7 @@ source "$here/lib/common.sh"
 source "$here/lib/engine.sh"
 source "$here/lib/images.sh"
 source "$here/lib/bundle.sh"
+source "$here/lib/disks.sh"
 source "$here/lib/fleet.sh"
 
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }

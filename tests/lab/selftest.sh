@@ -7,6 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/common.sh"
 source "$here/lib/images.sh"
 source "$here/lib/bundle.sh"
+source "$here/lib/disks.sh"
 source "$here/lib/fleet.sh"
 need_root
 

@@ -17,6 +17,7 @@ declare -A PROFILES=(
   [minio]="minio-01 minio-02 minio-03"                                              # module 6 (plan only)
   [k8s]="k8s-master-01 k8s-master-02 k8s-master-03 k8s-worker-01"                  # module 9 (plan only)
   [k8s-ci]="k8s-master-01 k8s-worker-01"                                            # module 9 in the shared ci lab
+  [disk]="minio-01"                                                                 # volume step on lab disks
   [full]="db-master-01 db-slave-01 db-slave-02 redis-01 redis-02 redis-03 queue-01 queue-02 queue-03
           maria-01 maria-02 maria-03 haproxy-01 haproxy-02"
   # redis + pg + rabbitmq + galera (every module the lab can run), minio-01..03 and one k8s master and
@@ -124,7 +125,8 @@ RUN_FLAGS=(
 # and flags (a changed image or flag set means a new server: recreate it).
 start_server() {
   local host=$1 image=$2 c; c=$(cname "$host")
-  local spec; spec=$(printf '%s ' "$image" "$(lab_ip "$host")" "${RUN_FLAGS[@]}" | sha256sum | cut -c1-12)
+  local disks; mapfile -t disks < <(disk_run_flags "$host")
+  local spec; spec=$(printf '%s ' "$image" "$(lab_ip "$host")" "${RUN_FLAGS[@]}" "${disks[@]}" | sha256sum | cut -c1-12)
   if docker container inspect "$c" >/dev/null 2>&1; then
     if [ "$(docker container inspect -f '{{index .Config.Labels "kbz-lab.spec"}}' "$c")" != "$spec" ]; then
       info "$host: server image or flags changed, recreating"
@@ -139,7 +141,7 @@ start_server() {
   docker run -d --name "$c" --hostname "$host" \
     --network "$LAB_NET" --ip "$(lab_ip "$host")" \
     "${LAB_LABELS[@]}" --label kbz-lab.host="$host" --label kbz-lab.spec="$spec" \
-    "${RUN_FLAGS[@]}" -v "$(volname "$host")":/var/lib/docker \
+    "${RUN_FLAGS[@]}" "${disks[@]}" -v "$(volname "$host")":/var/lib/docker \
     "$image" >/dev/null || die "$host: docker run failed"
 }
 
@@ -285,6 +287,7 @@ write_settings() {
     echo "lab: true   # checks marked lab: (software the lab cannot have) are reported non testé dans le lab"
     # Module 7 on lab servers: rsync SST (what the lab has proven), small caches (3 nodes on a shared machine).
     echo "mariadb: {sst_method: rsync, gcache_size: 128M, innodb_buffer_pool_size: 128M}"
+    disks_yaml                   # volumes: the lab disks of this profile (lib/disks.sh), if any
   } >"$LAB_DIR/kbz.yaml.tmp"
   mv "$LAB_DIR/kbz.yaml.tmp" "$LAB_DIR/kbz.yaml"
 }
@@ -311,6 +314,7 @@ fleet_up() {
     run_bounded "$PARALLEL" remove_unwanted_server "${extra[@]}"
     [ -z "$RUN_FAILED" ] || die "could not remove $RUN_FAILED"
   fi
+  for host in $(profile_disk_hosts "$profile"); do prepare_disks "$host"; done
   # shellcheck disable=SC2086  # $want is a list of host names
   run_bounded "$PARALLEL" start_fleet_server $want
   [ -z "$RUN_FAILED" ] || die "could not start $RUN_FAILED"
@@ -341,6 +345,7 @@ fleet_down() {
   docker volume ls --filter label=kbz-lab.host --format '{{.Name}}|{{.Label "kbz-lab.instance"}}' 2>/dev/null |
     awk -F'|' -v me="$LAB_INSTANCE" '{ i = ($2 == "" ? 0 : $2) } i == me {print $1}' |
     xargs -r "$DOCKER" volume rm -f >/dev/null || true
+  remove_disks   # after the servers that held them
   docker volume ls -q 2>/dev/null | grep -- "^$LAB_NAME-.*-docker\$" | xargs -r "$DOCKER" volume rm -f >/dev/null || true
   if docker network inspect "$LAB_NET" >/dev/null 2>&1; then
     info "removing network $LAB_NET"
