@@ -3,6 +3,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
@@ -121,17 +122,27 @@ std::string HostWorker::plan_recreate(const StepDecision& d) const {
   return {};
 }
 
-// A templated command of a step as root, polled until it succeeds when poll_timeout_s > 0. "" = success.
+// A templated command of a step as root. poll_timeout_s > 0: tried again once a second until it succeeds or
+// the time is up, polled from here rather than as one long remote loop, so a Ctrl-C ends the wait within a
+// second and the run ends the normal way (a rolling turn passed as failed, the host lock released) instead
+// of the user's second Ctrl-C killing the run with its locks still on the hosts. "" = success.
 std::string HostWorker::run_templated(const Step& step, const std::string& text, const char* what,
                                       Millis timeout, int poll_timeout_s) {
   auto cmd = render_command(text, ctx_, fmt::format("step '{}' {}", step.id, what));
   if (!cmd) return cmd.error().message;
-  auto res =
-      exec({poll_timeout_s > 0 ? wait_loop(*cmd, poll_timeout_s) : *cmd, "", Privilege::Root, timeout});
-  if (!res) return res.error().message;
-  if (res->exit_status != 0)
-    return fmt::format("{} exited {}: {}", what, res->exit_status, why_from(res->out + "\n" + res->err));
-  return {};
+  const auto end = Clock::now() + std::chrono::seconds(poll_timeout_s);
+  for (;;) {
+    auto res = exec({*cmd, "", Privilege::Root, timeout});
+    if (res && res->exit_status == 0) return {};
+    const std::string status = res ? fmt::format(" exited {}", res->exit_status) : std::string{};
+    const std::string why = res ? why_from(res->out + "\n" + res->err) : res.error().message;
+    if (poll_timeout_s <= 0) return fmt::format("{}{}: {}", what, status, why);
+    if (interrupted()) return fmt::format("{}: interrupted (Ctrl-C) while waiting: {}", what, why);
+    if (Clock::now() >= end)
+      return fmt::format("{}{}: still not ready after {} s: {}", what, status, poll_timeout_s, why);
+    for (int i = 0; i < 10 && !interrupted(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 // rolling.primary_check: exit 0 = primary, any other exit = replica. 126/127 mean the shell could not run it
@@ -198,8 +209,7 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
     else if (turn && !step.rolling->ready.empty()) {
       activity(step.id + " (rolling: waiting until ready)");
       const int wait_s = step.rolling->ready_timeout_s;
-      if (auto not_ready = run_templated(step, step.rolling->ready, "rolling.ready",
-                                         Millis{(wait_s + 30) * 1000LL}, wait_s);
+      if (auto not_ready = run_templated(step, step.rolling->ready, "rolling.ready", Millis{60000}, wait_s);
           !not_ready.empty())
         why = d.message + "; " + not_ready;
     }
@@ -356,9 +366,19 @@ void HostWorker::run_handlers(const std::set<std::string>& notified, bool host_f
         } else {
           conn_ = *fresh;
           base_ = conn_->stats();
+          // A session that logged in may still be slow to open its first channel (sshd forking the
+          // session on a loaded server): a transport error is tried again for up to 30 s; a command that
+          // runs and fails (sudo refused) fails at once. The reason is kept in the message.
+          const auto until = Clock::now() + std::chrono::seconds(30);
           auto probe = exec({"true", "", Privilege::Root, Millis{30000}});
+          while (!probe && probe.error().kind == ErrorKind::Connect && conn_ && Clock::now() < until &&
+                 !interrupted()) {
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            probe = exec({"true", "", Privilege::Root, Millis{30000}});
+          }
           if (!probe || probe->exit_status != 0)
-            why = "a new SSH session opened but cannot run commands (sudo?) after this handler";
+            why = "a new SSH session opened but cannot run commands (sudo?) after this handler: " +
+                  (probe ? fmt::format("`true` exited {}", probe->exit_status) : probe.error().message);
         }
       }
     }

@@ -56,8 +56,14 @@ second_apply() {
 check "apply --module 3 (second run)" second_apply
 check "second apply: changed 0 on every host" assert_json "$CI_WORK/a2.json" true
 report_says() {
-  grep -q "Base keybuzz présente" "$report" && grep -q "non testé dans le lab" "$report" ||
-    { warn "report lacks the database check or the lab's untested lines"; return 1; }
+  local id
+  grep -q "Base keybuzz présente" "$report" || { warn "report lacks the database check"; return 1; }
+  # One 🔬 line per check the lab cannot make, with its reason (not merely the words somewhere).
+  for id in pgvector version-postgres-16; do
+    grep -q "^- 🔬 .*(\`$id\`) : \*\*non testé dans le lab\*\* — .*(3 serveur(s))" "$report" ||
+      { warn "report has no 'non testé dans le lab' line for $id on the 3 Patroni nodes"; return 1; }
+  done
+  grep -q "RAFT .*déprécié.*etcd" "$report" || { warn "report's Points d'attention lack the RAFT deprecation"; return 1; }
 }
 check "report: database check there, pgvector and PostgreSQL 16 'non testé dans le lab'" report_says
 

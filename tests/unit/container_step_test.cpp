@@ -161,6 +161,28 @@ TEST(ContainerStep, StoppedContainerWithSameSpecIsOnlyStarted) {
   EXPECT_EQ(d->message, "start redis (was exited)");
   EXPECT_EQ(d->apply.command.find("docker run"), std::string::npos);
   EXPECT_NE(d->apply.command.find("docker start 'redis'"), std::string::npos);
+  EXPECT_FALSE(d->existing) << "starting a stopped container restarts nothing running: never rolled";
+}
+
+TEST(ContainerStep, OnlyARunningContainerIsRolled) {
+  const auto base = fixture("container_check_absent.out");
+  auto created = container_decide(redis_step(), 0, base, context());
+  ASSERT_TRUE(created);
+  EXPECT_FALSE(created->existing);
+  const auto changed = [&](const std::string& state) {
+    // A spec label that no longer matches: the container must be recreated.
+    return container_decide(redis_step(), 0, with_container(base, state, "0000", "image=0 run=0 config=0"),
+                            context());
+  };
+  for (const char* state : {"created", "exited", "dead"}) {
+    auto d = changed(state);
+    ASSERT_TRUE(d) << state;
+    EXPECT_TRUE(d->change) << state;
+    EXPECT_FALSE(d->existing) << state << ": nothing running to protect, not rolled";
+  }
+  auto running = changed("running");
+  ASSERT_TRUE(running);
+  EXPECT_TRUE(running->existing) << "recreating a running container is what rolling: rolls";
 }
 
 TEST(ContainerStep, MissingImageAccountOrConfigIsAClearFailure) {

@@ -199,6 +199,50 @@ TEST_F(HostRunTest, ReconnectFailureAfterAHandlerIsLoud) {
   EXPECT_NE(h.message.find("NEW SSH session was refused"), std::string::npos) << h.message;
 }
 
+// A fresh session whose first channels cannot be opened (sshd slow to fork a session on a loaded server).
+class ChannelsRefused : public LocalConnection {
+ public:
+  ChannelsRefused(Host host, int refusals) : LocalConnection(std::move(host)), refusals_(refusals) {}
+  Result<ExecResult> run(const ExecRequest& request) override {
+    if (refusals_ != 0) {
+      if (refusals_ > 0) --refusals_;
+      return fail(ErrorKind::Connect, "web-01 (10.0.0.5): cannot open a channel");
+    }
+    return LocalConnection::run(request);
+  }
+
+ private:
+  int refusals_;  // -1 = always
+};
+
+TEST_F(HostRunTest, ReconnectProbeWaitsForASlowChannelButNotForever) {
+  std::unique_ptr<ChannelsRefused> slow;
+  HostJob j = job(RunMode::Apply);
+  j.reconnect = [&]() -> Result<Connection*> {
+    slow = std::make_unique<ChannelsRefused>(host_, 2);
+    return slow.get();
+  };
+  const HostRun r = run(j);
+  EXPECT_EQ(step(r, "handler:reload-app").status, StepStatus::Changed)
+      << step(r, "handler:reload-app").message;
+  EXPECT_EQ(step(r, "handler:reload-app").message, "ran; a new SSH session still gets in");
+
+  fs::remove_all(root_ / "web-01");
+  j.reconnect = [&]() -> Result<Connection*> {
+    slow = std::make_unique<ChannelsRefused>(host_, -1);
+    return slow.get();
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  const HostRun never = run(j);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+  const auto& h = step(never, "handler:reload-app");
+  EXPECT_EQ(h.status, StepStatus::Failed);
+  EXPECT_NE(h.message.find(
+                "cannot run commands (sudo?) after this handler: web-01 (10.0.0.5): cannot open a channel"),
+            std::string::npos)
+      << h.message;
+}
+
 TEST_F(HostRunTest, WhenAndHostsRestrictSteps) {
   module_.steps[2].when = "facts.os_id == ubuntu";  // this machine is Debian
   module_.steps[3].hosts = "role:db";

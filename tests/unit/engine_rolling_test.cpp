@@ -10,6 +10,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <thread>
 
 #include "engine_test_util.hpp"
 #include "fake_docker.hpp"
@@ -185,6 +186,39 @@ TEST_F(RollingRunTest, AHostThatIsNotReadyStopsTheOthersBeforeTheyChange) {
   }
   EXPECT_EQ(docker_->log(), "stop app-redis-02\nrm app-redis-02\nrun app-redis-02\n")
       << "nobody else changed";
+}
+
+// Ctrl-C while a host waits for `ready` after its change: the wait ends within seconds (not after
+// ready_timeout), the hosts still waiting do not change, and every host lock is released: the run ends the
+// normal way, so the user has no reason to press Ctrl-C again (which exits at once, locks left behind).
+TEST_F(RollingRunTest, CtrlCWhileWaitingForReadyEndsTheRunAndReleasesEveryLock) {
+  ASSERT_NO_FATAL_FAILURE(install());
+  module_.steps[1].rolling->ready_timeout_s = 120;
+  std::ofstream(root_ / "redis-02" / "never-ready") << "";
+  RollingCoordinator rolling(module_, kHosts);
+  std::vector<std::future<HostRun>> runs;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < hosts_.size(); ++i) runs.push_back(start(i, RunMode::Apply, "2", &rolling));
+  for (int i = 0; i < 600 && docker_->log().find("run app-redis-02") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_NE(docker_->log().find("run app-redis-02"), std::string::npos) << "redis-02 never rolled";
+  std::this_thread::sleep_for(1500ms);  // inside its ready loop
+  install_interrupt_handler();
+  std::raise(SIGINT);  // the first Ctrl-C only sets the flag
+  std::vector<HostRun> out;
+  for (auto& r : runs) {
+    ASSERT_EQ(r.wait_for(60s), std::future_status::ready) << "a host still waits after Ctrl-C";
+    out.push_back(r.get());
+  }
+  reset_interrupted();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 60s) << "waited for ready_timeout despite Ctrl-C";
+  EXPECT_EQ(step(out[1], "app").status, StepStatus::Failed);
+  EXPECT_NE(step(out[1], "app").message.find("rolling.ready: interrupted (Ctrl-C)"), std::string::npos)
+      << step(out[1], "app").message;
+  EXPECT_EQ(docker_->log(), "stop app-redis-02\nrm app-redis-02\nrun app-redis-02\n")
+      << "nobody else changed";
+  for (const auto& name : kHosts)
+    EXPECT_FALSE(fs::exists(root_ / name / "host.lock")) << name << ": host lock left behind";
 }
 
 TEST_F(RollingRunTest, AHostDroppingOutEarlyDoesNotHoldTheOthers) {

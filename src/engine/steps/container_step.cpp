@@ -298,7 +298,10 @@ class ContainerKind final : public StepKind {
       d.apply.command = "set -e\n" + docker_run(spec_in, *r, spec) + " >/dev/null\n" + still_running(r->name);
       return d;
     }
-    d.existing = true;
+    // Only a container that is up is what `rolling:` protects. A stopped one (created, exited, dead) serves
+    // nothing: starting or recreating it goes at once on every host, so a cluster whose containers never
+    // started (or all stopped) comes up together instead of waiting for a quorum one node cannot make.
+    d.existing = f.state != "created" && f.state != "exited" && f.state != "dead";
     if (f.spec == spec.hash()) {
       d.message = fmt::format("start {} (was {})", r->name, f.state);
       d.apply.command =
