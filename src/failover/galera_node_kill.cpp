@@ -127,6 +127,9 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
       "Client d'écriture",
       fmt::format("sur {} ; chaque ligne va à {}, sinon au nœud suivant ({})", client_node.host.hostname,
                   victim.host.hostname, galera_write_order(nodes_names(nodes))));
+  // This scenario never goes through ProxySQL (it cannot run in the lab): say so instead of implying it.
+  res.measures.emplace_back("Bascule de l'écrivain par ProxySQL (hostgroup 10 → 20)",
+                            "non testé dans le lab : le client écrit directement sur les nœuds");
   if (auto m = client_node.run(std::string(kCli) + " sql -e 'SELECT @@wsrep_sst_method'");
       m && m->exit_status == 0)
     res.measures.emplace_back("Méthode SST en service", std::string(trim(m->out)));
