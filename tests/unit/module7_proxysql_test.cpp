@@ -283,6 +283,21 @@ TEST_F(ProxysqlNode, AppLoginThroughTheFrontend) {
   EXPECT_FALSE(matches(login, r.out));
 }
 
+// The stand-in refuses what ProxySQL's tables refuse (else the statements above would prove nothing).
+TEST_F(ProxysqlNode, StatementsProxysqlWouldRefuseAreRefused) {
+  for (
+      const char* bad : {
+          "INSERT INTO mysql_servers (hostgroup, hostname) VALUES (10, '10.0.0.1')",  // no such column
+          "INSERT INTO mysql_galera_hostgroups (writer_hostgroup, backup_writer_hostgroup, reader_hostgroup, "
+          "offline_hostgroup) VALUES (10, 10, 30, 9999)",  // backup writer = writer: CHECK
+          "INSERT INTO mysql_servers (hostgroup_id, hostname, status) VALUES (10, '10.0.0.1', 'UP')",  // status
+          "LOAD MYSQL QUERY RULES TO RUNTIME",  // a command the module never sends
+      }) {
+    const Ran r = cli(std::string("admin -e ") + shell_quote(bad));
+    EXPECT_NE(r.rc, 0) << bad;
+  }
+}
+
 // The container's rolling ready check and `admin` pass SQL through as they are.
 TEST_F(ProxysqlNode, AdminPassesStatementsThrough) {
   const Ran r = cli("admin -e 'SELECT 1'");
