@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -36,12 +37,49 @@ struct Node {
   }
 };
 
+std::vector<std::string> nodes_names(const std::vector<Node>& nodes) {
+  std::vector<std::string> out;
+  for (const auto& n : nodes) out.push_back(n.host.hostname);
+  return out;
+}
+
 std::string tail(const Result<ExecResult>& r) {
   if (!r) return mask(r.error().message);
   return mask(tail_lines(r->out + "\n" + r->err, 4));
 }
 
 }  // namespace
+
+std::string galera_write_order(const std::vector<std::string>& nodes) {
+  std::string out;
+  for (const auto& n : nodes) out += (out.empty() ? "" : " → ") + n;
+  return out;
+}
+
+std::string galera_write_script(const std::string& cli, const std::vector<std::string>& nodes,
+                                const std::string& table) {
+  std::string list;
+  for (const auto& n : nodes) list += " " + shell_quote(n);
+  return fmt::format(
+      "for n in{0}; do\n"
+      "  {1} app \"$n\" --connect-timeout=2 -e \"INSERT INTO {2} (id, node) VALUES ($1, '$n')\" && exit 0\n"
+      "done\n"
+      "exit 1\n",
+      list, cli, table);
+}
+
+std::vector<std::pair<std::string, long>> parse_rows_by_node(const std::string& output) {
+  std::vector<std::pair<std::string, long>> out;
+  for (const auto& l : lines_of(output)) {
+    const std::string line(trim(l, " \r"));
+    const auto w = split(line, '\t');
+    if (w.size() != 2 || w[0].empty() || w[1].empty()) continue;
+    long n = 0;
+    const auto [p, ec] = std::from_chars(w[1].data(), w[1].data() + w[1].size(), n);
+    if (ec == std::errc() && p == w[1].data() + w[1].size() && n >= 0) out.emplace_back(std::string(w[0]), n);
+  }
+  return out;
+}
 
 FailoverResult run_galera_node_kill(VerifyContext& ctx) {
   FailoverResult res;
@@ -69,35 +107,45 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
       return give_up(fmt::format("{} n'est pas Synced dans un cluster de 3 avant le test : {}",
                                  n.host.hostname, n.status()));
 
-  const Node& writer_node = nodes.front();
-  const Node& victim = nodes.back();
-  res.measures.emplace_back("Nœud écrit (client sur ce nœud)",
-                            fmt::format("{} ({})", writer_node.host.hostname, writer_node.host.private_ip));
-  res.measures.emplace_back("Nœud arrêté brutalement (docker kill mariadb)",
+  // The node written to is the one killed (ProxySQL's single writer in production). The client runs on
+  // another node, sends each row to the written-to node and, when that one does not take it, to the next
+  // node in order, as ProxySQL moves the writer hostgroup to a backup writer: writes must resume there.
+  const Node& victim = nodes.front();
+  const Node& client_node = nodes[1];
+  res.measures.emplace_back("Nœud écrit puis arrêté brutalement (docker kill mariadb)",
                             fmt::format("{} ({})", victim.host.hostname, victim.host.private_ip));
-  if (auto m = writer_node.run(std::string(kCli) + " sql -e 'SELECT @@wsrep_sst_method'");
+  res.measures.emplace_back(
+      "Client d'écriture",
+      fmt::format("sur {} ; chaque ligne va à {}, sinon au nœud suivant ({})", client_node.host.hostname,
+                  victim.host.hostname, galera_write_order(nodes_names(nodes))));
+  // This scenario never goes through ProxySQL (it cannot run in the lab): say so instead of implying it.
+  res.measures.emplace_back("Bascule de l'écrivain par ProxySQL (hostgroup 10 → 20)",
+                            "non testé dans le lab : le client écrit directement sur les nœuds");
+  if (auto m = client_node.run(std::string(kCli) + " sql -e 'SELECT @@wsrep_sst_method'");
       m && m->exit_status == 0)
     res.measures.emplace_back("Méthode SST en service", std::string(trim(m->out)));
 
   std::mt19937_64 rng(std::random_device{}());
   const std::string run_id = fmt::format("{:x}", rng() & 0xffffffffffULL);
   const std::string table = "erpnext.kbz_failover_" + run_id;
-  const std::string app = fmt::format("{} app {}", kCli, shell_quote(writer_node.host.hostname));
-  if (auto t = writer_node.run(fmt::format("{} -e {}", app,
+  const std::string app = fmt::format("{} app {}", kCli, shell_quote(client_node.host.hostname));
+  if (auto t = client_node.run(fmt::format("{} -e {}", app,
                                            shell_quote("CREATE TABLE " + table +
-                                                       " (id BIGINT PRIMARY KEY, at TIMESTAMP(3) DEFAULT "
-                                                       "CURRENT_TIMESTAMP(3)) ENGINE=InnoDB")));
+                                                       " (id BIGINT PRIMARY KEY, node VARCHAR(64) NOT NULL, "
+                                                       "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) "
+                                                       "ENGINE=InnoDB")));
       !t || t->exit_status != 0)
     return give_up("table de test impossible à créer : " + tail(t));
   const auto drop = [&] {
-    writer_node.run(fmt::format("{} -e {}", app, shell_quote("DROP TABLE IF EXISTS " + table)));
+    client_node.run(fmt::format("{} -e {}", app, shell_quote("DROP TABLE IF EXISTS " + table)));
   };
 
   AckedWriterSpec spec;
   spec.run_id = run_id;
-  spec.write = fmt::format("{} -e \"INSERT INTO {} (id) VALUES ($1)\"\n", app, table);
+  spec.write = galera_write_script(kCli, nodes_names(nodes), table);
   spec.interval_ms = 100;
-  auto writer = AckedWriter::start(*writer_node.conn, spec);
+  spec.attempt_timeout_s = 10;  // up to 3 nodes tried, each with a 2 s connect timeout
+  auto writer = AckedWriter::start(*client_node.conn, spec);
   if (!writer) {
     drop();
     return give_up(writer.error().message);
@@ -170,8 +218,28 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
     if (first || t.lost > worst.lost) worst = t;
     first = false;
   }
+  // Which node took the rows (each row names the node it was sent to): writes must have gone on elsewhere.
+  long elsewhere = 0;
+  if (auto by = client_node.run(
+          fmt::format("{} -e {}", app,
+                      shell_quote("SELECT node, COUNT(*) FROM " + table + " GROUP BY node ORDER BY node")),
+          Millis{60000});
+      by && by->exit_status == 0) {
+    std::string shown;
+    for (const auto& [node, count] : parse_rows_by_node(by->out)) {
+      shown += fmt::format("{}{} : {}", shown.empty() ? "" : ", ", node, count);
+      if (node != victim.host.hostname) elsewhere += count;
+    }
+    res.measures.emplace_back("Lignes écrites par nœud", shown.empty() ? "aucune" : shown);
+  } else {
+    why.push_back("répartition des lignes par nœud illisible : " + tail(by));
+  }
   drop();
   add_write_measures(res, worst);
+  if (elsewhere == 0)
+    why.push_back(
+        fmt::format("aucune ligne écrite sur un autre nœud que {} : les écritures n'ont pas repris ailleurs",
+                    victim.host.hostname));
 
   if (!resumed || !*resumed)
     why.push_back(fmt::format("aucune écriture acquittée dans les {} s après l'arrêt brutal",
@@ -188,10 +256,10 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
   for (const auto& w : why) res.detail += (res.detail.empty() ? "" : " ; ") + w;
   if (why.empty())
     res.detail = fmt::format(
-        "{} tué (docker kill) sous écritures sur {} : plus longue pause {}, 0 ligne acquittée perdue sur {} "
-        "(relues sur les 3 nœuds), nœud revenu Synced",
-        victim.host.hostname, writer_node.host.hostname, format_duration_fr(Millis{worst.longest_gap_ms}),
-        worst.acked);
+        "{} (le nœud écrit) tué (docker kill) sous écritures, reprise sur un autre nœud : plus longue pause "
+        "{}, "
+        "0 ligne acquittée perdue sur {} (relues sur les 3 nœuds), nœud revenu Synced",
+        victim.host.hostname, format_duration_fr(Millis{worst.longest_gap_ms}), worst.acked);
   res.detail = mask(res.detail);
   return res;
 }

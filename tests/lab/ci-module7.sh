@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI for module 7 (MariaDB Galera + ProxySQL) on the lab (profile galera: maria-01..03, proxysql-01/02):
 # module 2 first (Docker, UFW), then module 7: plan, apply (bootstrap of one node, the others joined one at a
-# time), verify right after it, a second apply that changes nothing, verify --failover (a node's mariadb
-# hard-killed under a committing client: 0 acknowledged row lost, the node back Synced), a full-cluster stop
+# time), verify right after it, a second apply that changes nothing, verify --failover (the mariadb of the
+# node being written to hard-killed under a committing client: writes resume on another node, 0 acknowledged
+# row lost, the node back Synced), a full-cluster stop
 # where the LAST node to stop is maria-03 (the most advanced) and one re-apply that must bootstrap from it and
 # not from maria-01, every row committed before the stop read back, then a re-apply that changes nothing, and
 # the passwords nowhere they must not be. ProxySQL cannot run in the lab (no package, no registry): its files
@@ -61,12 +62,21 @@ check "report: ProxySQL checks 'non testé dans le lab', SST method named" repor
 
 failover_ok() {
   kbz verify --module 7 --failover
+  cp "$report" "$CI_WORK/RAPPORT_VALIDATION_MODULE7-failover.md"
+  grep -q "Nœud écrit puis arrêté brutalement (docker kill mariadb) : maria-01 " "$report" ||
+    { warn "the node killed is not the node written to (maria-01)"; return 1; }
   grep -q "Écritures acquittées perdues : 0 / [1-9]" "$report" || { warn "acknowledged rows lost (or none written)"; return 1; }
+  # Writes went on elsewhere: rows taken by maria-02 or maria-03 (each row names the node that took it).
+  grep -Eq "Lignes écrites par nœud : [^<]*maria-0[23] : [1-9]" "$report" ||
+    { warn "no row taken by another node: writes did not resume elsewhere"; return 1; }
   grep -q "Nœud tué de retour : oui" "$report" || { warn "killed node did not come back Synced"; return 1; }
-  grep -o "Plus longue interruption des écritures acquittées : [^<]*" "$report" >&2 || true
-  grep -o "Nœud tué de retour : [^<]*" "$report" >&2 || true
+  local m
+  for m in "Reprise des écritures après l'arrêt brutal" "Plus longue interruption des écritures acquittées" \
+           "Écritures acquittées perdues" "Lignes écrites par nœud" "Nœud tué de retour"; do
+    grep -o "$m : [^<|]*" "$report" | head -n 1 >&2 || true
+  done
 }
-check "verify --module 7 --failover: node killed under writes, 0 acknowledged row lost, back Synced" failover_ok
+check "verify --module 7 --failover: the written-to node killed, writes resumed on another, 0 acknowledged row lost, back Synced" failover_ok
 check "apply after the failover changes nothing" apply_json 7 "$CI_WORK/a3.json"
 check "after failover: changed 0 on every host" assert_json "$CI_WORK/a3.json" true
 
