@@ -2,7 +2,7 @@
 # the dependencies, builds kbz-install, starts the local lab fleet and runs apply --all --failover on it.
 #   make build | test | demo | lab-up [PROFILE=base|redis|pg|rabbitmq|galera|minio|k8s|full|ci] | lab-down
 #   make lab-status | lab-images | lab-selftest (the lab alone, plain OpenSSH) | lab-ci (every lab test, one lab)
-#   make ci-module2 | ci-module3 | ci-module4 | ci-module5 | ci-module6 | ci-module7 | ci-module9 | ci-volume | ci-apply-all
+#   make ci-module2 | ci-module3 | ci-module4 | ci-module5 | ci-module6 | ci-module7 | ci-module8 | ci-module9 | ci-volume | ci-apply-all
 #     (one module, or the chain, on its own small lab)
 #   make sample-reports (demo, then its reports into reports/lab/) — LAB_INSTANCE=N picks a lab of its own
 SHELL := /bin/bash
@@ -11,7 +11,7 @@ JOBS ?= 2
 PROFILE ?= base
 LAB := tests/lab/lab.sh
 
-.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module3 ci-module4 ci-module5 ci-module6 ci-module7 ci-module9 ci-volume ci-apply-all sample-reports
+.PHONY: help deps build test demo lab-up lab-down lab-purge lab-status lab-images lab-selftest lab-ci ci-module2 ci-module3 ci-module4 ci-module5 ci-module6 ci-module7 ci-module8 ci-module9 ci-volume ci-apply-all sample-reports
 
 help:
 	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
@@ -85,3 +85,6 @@ ci-module5: build
 
 ci-module7: build
 	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module7.sh
+
+ci-module8: build
+	KBZ_BIN=$(CURDIR)/$(BUILD_DIR)/kbz-install tests/lab/ci-module8.sh
