@@ -35,9 +35,9 @@ struct Node {
   }
   bool synced_in_three() const {
     const auto s = status();
-    return galera_status_field(s, "state") == "Synced" &&
-           galera_status_field(s, "cluster_status") == "Primary" &&
-           galera_status_field(s, "cluster_size") == "3";
+    return word_value(s, "state") == "Synced" &&
+           word_value(s, "cluster_status") == "Primary" &&
+           word_value(s, "cluster_size") == "3";
   }
 };
 
