@@ -3,6 +3,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "kbz/core/interrupt.hpp"
 #include "kbz/core/secret.hpp"
@@ -356,9 +357,17 @@ void HostWorker::run_handlers(const std::set<std::string>& notified, bool host_f
         } else {
           conn_ = *fresh;
           base_ = conn_->stats();
+          // A channel that cannot be opened on a loaded server is tried again (3 times, 2 s apart) before
+          // access counts as lost; a command that runs and fails (sudo refused) is not retried.
           auto probe = exec({"true", "", Privilege::Root, Millis{30000}});
+          for (int attempt = 1; attempt < 3 && !probe && probe.error().kind == ErrorKind::Connect;
+               ++attempt) {
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+            probe = exec({"true", "", Privilege::Root, Millis{30000}});
+          }
           if (!probe || probe->exit_status != 0)
-            why = "a new SSH session opened but cannot run commands (sudo?) after this handler";
+            why = "a new SSH session opened but cannot run commands (sudo?) after this handler: " +
+                  (probe ? fmt::format("`true` exited {}", probe->exit_status) : probe.error().message);
         }
       }
     }
