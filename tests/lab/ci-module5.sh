@@ -42,6 +42,16 @@ timed_apply() { local t0=$SECONDS; apply_json 5 "$1"; info "apply took $((SECOND
 check "apply --module 5 (first run)" timed_apply "$CI_WORK/a1.json"
 check "verify --module 5 right after the first apply exits 0" kbz verify --module 5
 check "first apply: no host failed" assert_json "$CI_WORK/a1.json" false
+# The report says what ran (the lab's RabbitMQ version, found on the nodes) and what the lab cannot test.
+report_says() {
+  local v
+  v=$(awk -F'\t' '$1 == "rabbitmq" {sub(/.*:/, "", $2); print $2}' "$LAB_DIR/bundle/index.tsv")
+  [ -n "$v" ] && grep -qF "$v" "$report" || { warn "the report does not show the lab's RabbitMQ version ($v)"; return 1; }
+  grep -qF '(`version-rabbitmq-3-12`) : **non testé dans le lab**' "$report" ||
+    { warn "the report does not mark the production 3.12 check 'non testé dans le lab'"; return 1; }
+  grep -oE "^\*\*Statut\*\* : .*" "$report" >&2
+}
+check "report: the lab's RabbitMQ version, the production-version check 'non testé dans le lab'" report_says
 check "apply --module 5 (second run)" timed_apply "$CI_WORK/a2.json"
 check "second apply: changed 0 on every host" assert_json "$CI_WORK/a2.json" true
 
@@ -56,6 +66,65 @@ check "verify --module 5 --failover: 0 confirmed message lost, killed node back,
 check "verify after the failover exits 0" kbz verify --module 5
 check "apply after the failover changes nothing" apply_json 5 "$CI_WORK/a3.json"
 check "after failover: changed 0 on every host" assert_json "$CI_WORK/a3.json" true
+
+# A config change that needs every RabbitMQ node restarted (rabbitmq.conf is a :ro mount), made while a
+# publisher with confirms keeps publishing through haproxy-01 to a quorum queue: the nodes must be recreated
+# one at a time (each back in the cluster, no quorum queue critical, before the next), no confirmed message
+# lost, and the longest time without a confirm within the failover goal.
+rolling_restart() {
+  local mods="$CI_WORK/modules-changed" lb q=kbz-ci-rolling amqp=/usr/local/sbin/kbz-amqp rc=0
+  local run=/tmp/kbz-ci-rolling   # on haproxy-01: the publisher's script, log and stop file
+  rm -rf "$mods"; cp -a "$REPO_TOP/modules" "$mods"
+  echo "# kbz-ci: a change that needs every RabbitMQ node restarted" >>"$mods/05-rabbitmq/templates/rabbitmq.conf.mustache"
+  lb=$(awk -F'\t' '$3 == "haproxy-01" {print $4}' "$LAB_DIR/servers.tsv")
+  # The publisher runs on haproxy-01 (kbz-amqp is there, its password inside the root-only file, never in
+  # argv): one connection per message, "ok START END N" once the broker confirmed N, "fail ..." otherwise.
+  local publisher
+  publisher=$(cat <<'EOF'
+n=0
+while [ ! -e "$1.stop" ]; do
+  n=$((n + 1)); t0=$(date +%s%3N)
+  if KBZ_AMQP_TIMEOUT=5 "$2" publish "$3" "$4" "$n" "$n" >/dev/null 2>&1; then r=ok; else r=fail; fi
+  echo "$r $t0 $(date +%s%3N) $n"; sleep 0.1
+done
+echo done
+EOF
+)
+  kbz exec --hosts haproxy-01 -- "set -e; rm -f $run.*; $amqp delete $lb $q >/dev/null 2>&1 || true
+    $amqp declare $lb $q >/dev/null
+    cat >$run.sh <<'KBZ'
+$publisher
+KBZ
+    setsid nohup sh $run.sh $run $amqp $lb $q >$run.log 2>&1 </dev/null &" >/dev/null
+  sleep 5
+  kbz --modules-dir "$mods" apply --module 5 --json >"$CI_WORK/a-rolling.json" || rc=$?
+  sleep 5
+  kbz exec --hosts haproxy-01 -- "touch $run.stop; for i in \$(seq 30); do grep -qx done $run.log && break; sleep 1; done; cat $run.log" |
+    sed 's/^haproxy-01: //' >"$CI_WORK/publisher.txt" || true
+  kbz exec --hosts haproxy-01 -- "$amqp consume $lb $q; $amqp delete $lb $q >/dev/null; rm -f $run.*" |
+    sed 's/^haproxy-01: //' >"$CI_WORK/consumed.txt" || { warn "consume through HAProxy failed"; return 1; }
+  ((rc == 0)) || { warn "apply with the changed config failed (exit $rc)"; return 1; }
+  grep -qx done "$CI_WORK/publisher.txt" || { warn "the publisher did not stop"; return 1; }
+  jq -r '.hosts[] | .host as $h | .steps[] | select(.id == "rabbitmq-container") | "\($h) \(.status) \(.message)"' \
+    "$CI_WORK/a-rolling.json" | tee "$CI_WORK/rolling-order.txt" >&2
+  grep -q " changed .*(rolling 1/3)" "$CI_WORK/rolling-order.txt" &&
+    grep -q " changed .*(rolling 2/3, after queue-0[0-9])" "$CI_WORK/rolling-order.txt" &&
+    grep -q " changed .*(rolling 3/3, after queue-0[0-9])" "$CI_WORK/rolling-order.txt" \
+    || { warn "the RabbitMQ nodes were not recreated one at a time"; return 1; }
+  # Every confirmed message consumed back (0 lost); the longest time between two confirms (the pause).
+  awk 'FILENAME == ARGV[1] { seen[$1] = 1; next }
+       $1 == "ok" { oks++; if (!($4 in seen)) { lost++; if (!first) first = $4 }
+                    if (last) { gap = $3 - last; if (gap > max) max = gap } last = $3 }
+       $1 == "fail" { fails++ }
+       END { printf "publishes during the rolling change: %d confirmed, %d failed, %d confirmed lost%s, longest pause between two confirms %d ms\n",
+                    oks, fails, lost, lost ? " (first: " first ")" : "", max;
+             exit !(oks > 0 && lost == 0 && max <= 30000) }' "$CI_WORK/consumed.txt" "$CI_WORK/publisher.txt" >&2
+}
+check "config change: RabbitMQ nodes recreated one at a time, confirmed publishes through HAProxy go on, 0 lost" rolling_restart
+check "verify after the rolling change exits 0" kbz verify --module 5
+reapply_changed() { kbz --modules-dir "$CI_WORK/modules-changed" apply --module 5 --json >"$CI_WORK/a-rolling2.json"; }
+check "apply with the changed config again" reapply_changed
+check "after the rolling change: changed 0 on every host" assert_json "$CI_WORK/a-rolling2.json" true
 
 # The generated secrets: in credentials/ (0600) and the hosts' owner-only files only.
 secrets_hidden() {
