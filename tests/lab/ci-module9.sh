@@ -47,9 +47,9 @@ plan_shows_install() {
   # The join token and certificate key: hidden lines, never their values.
   grep -q '(secret' "$CI_WORK/plan9.txt" || { warn "no hidden secret line in the plan"; return 1; }
   # Joins pin the cluster CA (the hash line itself is a credentials line, so hidden); nothing skips it.
-  grep -q 'caCertHashes:' "$CI_WORK/plan9.txt" && ! grep -q 'unsafeSkipCAVerification' "$CI_WORK/plan9.txt" \
+  grep -Eq '^ *[+] +caCertHashes:$' "$CI_WORK/plan9.txt" && ! grep -q 'unsafeSkipCAVerification' "$CI_WORK/plan9.txt" \
     || { warn "the join configs do not pin the CA (caCertHashes), or skip its verification"; return 1; }
-  grep -q 'Cluster CA from credentials/k8s-ca.env' "$CI_WORK/plan9.txt" || { warn "plan lacks the cluster-ca step"; return 1; }
+  grep -Eq '^ *~ cluster-ca: ' "$CI_WORK/plan9.txt" || { warn "plan lacks the cluster-ca step"; return 1; }
   # ingress-nginx: the manifest the first control plane applies, pinned image, hostNetwork, ClusterIP Service.
   grep -qF -- "+++ /etc/kubernetes/kbz/ingress/ingress-nginx.yaml (rendered)" "$CI_WORK/plan9.txt" &&
     grep -q 'image: "registry.k8s.io/ingress-nginx/controller:v1.11.5"' "$CI_WORK/plan9.txt" &&
