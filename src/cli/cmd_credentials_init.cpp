@@ -40,7 +40,9 @@ int cmd_credentials_init(const GlobalOptions& g, std::optional<int> module) {
       const bool existed =
           before->files.contains(spec.file) && before->files.at(spec.file).contains(spec.key);
       Result<Secret> s = fail(ErrorKind::Internal, "unset");
-      if (spec.derive.empty()) {
+      if (spec.derive == "rsa-2048") {  // module.yaml `generate: rsa-2048`
+        s = credentials::ensure_rsa_key(g.workdir, spec.file, spec.key);
+      } else if (spec.derive.empty()) {
         s = credentials::ensure(
             g.workdir, spec.file, spec.key, static_cast<std::size_t>(spec.length),
             spec.charset == "hex" ? credentials::Charset::Hex : credentials::Charset::Alnum);
@@ -50,7 +52,8 @@ int cmd_credentials_init(const GlobalOptions& g, std::optional<int> module) {
           std::cerr << "kbz-install: " << source.error().message << '\n';
           return static_cast<int>(ExitCode::BadInput);
         }
-        s = credentials::ensure_derived(g.workdir, spec.file, spec.key, credentials::Derivation::ScramSha256,
+        s = credentials::ensure_derived(g.workdir, spec.file, spec.key,
+                                        *credentials::derivation_named(spec.derive),
                                         source->keys.at(spec.from));
       }
       if (!s) {

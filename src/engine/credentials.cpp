@@ -20,6 +20,7 @@
 
 #include "kbz/core/atomic_file.hpp"
 #include "kbz/core/scram.hpp"
+#include "kbz/core/x509_ca.hpp"
 
 namespace kbz::credentials {
 namespace {
@@ -252,14 +253,64 @@ Result<Secret> ensure(const std::string& workdir, const std::string& name, const
       workdir, name, key, [](const std::string&) { return true; }, [&] { return generate(length, charset); });
 }
 
+Result<Secret> ensure_rsa_key(const std::string& workdir, const std::string& name, const std::string& key) {
+  return ensure_with(
+      workdir, name, key, [](const std::string&) { return true; },
+      []() -> Result<std::string> {
+        auto pem = x509::new_rsa_key_pem();
+        if (!pem) return std::unexpected(pem.error());
+        std::string out = x509::base64_encode(*pem);
+        std::fill(pem->begin(), pem->end(), '\0');
+        return out;
+      });
+}
+
+std::optional<Derivation> derivation_named(std::string_view name) {
+  if (name == "scram-sha-256") return Derivation::ScramSha256;
+  if (name == "x509-ca") return Derivation::X509Ca;
+  if (name == "spki-sha256") return Derivation::SpkiSha256;
+  return std::nullopt;
+}
+
 Result<Secret> ensure_derived(const std::string& workdir, const std::string& name, const std::string& key,
                               Derivation derivation, const Secret& source) {
+  // PEM texts travel base64-encoded in credentials (one line each).
+  const auto pem_of = [&](const std::string& value, const std::string& what) -> Result<std::string> {
+    auto pem = x509::base64_decode(value);
+    if (!pem)
+      return fail(ErrorKind::Input, dir_of(workdir) + "/" + name + ".env: " + what + " is not base64");
+    return pem;
+  };
   switch (derivation) {
     case Derivation::ScramSha256:
       return ensure_with(
           workdir, name, key,
           [&](const std::string& have) { return scram_sha256_matches(have, source.reveal()); },
           [&] { return scram_sha256_verifier(source.reveal()); });
+    case Derivation::X509Ca: {
+      auto key_pem = pem_of(source.reveal(), "the CA key (source of " + key + ")");
+      if (!key_pem) return std::unexpected(key_pem.error());
+      return ensure_with(
+          workdir, name, key,
+          [&](const std::string& have) {
+            auto cert = x509::base64_decode(have);
+            return cert && x509::ca_matches_key(*cert, *key_pem);
+          },
+          [&]() -> Result<std::string> {
+            auto cert = x509::new_self_signed_ca_pem(*key_pem, "kubernetes", 3650);
+            if (!cert) return std::unexpected(cert.error());
+            return x509::base64_encode(*cert);
+          });
+    }
+    case Derivation::SpkiSha256: {
+      auto cert_pem = pem_of(source.reveal(), "the CA certificate (source of " + key + ")");
+      if (!cert_pem) return std::unexpected(cert_pem.error());
+      auto pin = x509::spki_sha256_pin(*cert_pem);
+      if (!pin) return std::unexpected(pin.error());
+      return ensure_with(
+          workdir, name, key, [&](const std::string& have) { return have == *pin; },
+          [&]() -> Result<std::string> { return *pin; });
+    }
   }
   return fail(ErrorKind::Internal, "unknown derivation");
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "kbz/core/yaml_reader.hpp"
+#include "kbz/engine/credentials.hpp"
 #include "kbz/engine/embedded.hpp"
 #include "kbz/engine/module.hpp"
 #include "kbz/engine/step_kind.hpp"
@@ -181,7 +182,7 @@ class ModuleParser {
     std::set<std::string> keys;
     for (const auto& c : seq(root, "credentials")) {
       const Fields f = r_.fields(c, Scope{"", "a credential", "a credential"},
-                                 {"file", "key", "length", "charset", "derive", "from"});
+                                 {"file", "key", "length", "charset", "generate", "derive", "from"});
       CredentialSpec spec;
       spec.file = f.required("file");
       spec.key = f.required("key");
@@ -190,8 +191,17 @@ class ModuleParser {
       if (!spec.file.empty() && !matches(spec.file, "[a-z0-9][a-z0-9_-]*"))
         f.error("file", "credential file must be a plain name like 'redis'");
       spec.derive = f.str("derive");
-      if (f.has("derive")) {
-        if (spec.derive != "scram-sha-256") f.error("derive", "derive must be scram-sha-256");
+      // `generate: rsa-2048` (a private key made by kbz-install, no source) is kept as derive "rsa-2048"
+      // with no `from`: like the derived values, it is not a string of random characters.
+      if (f.has("generate")) {
+        spec.derive = f.str("generate");
+        if (spec.derive != "rsa-2048") f.error("generate", "generate must be rsa-2048");
+        if (f.has("length") || f.has("charset") || f.has("derive") || f.has("from"))
+          r_.error(c.Mark(),
+                   fmt::format("credential '{}' is a generated key: no length, charset or derive", spec.key));
+      } else if (f.has("derive")) {
+        if (!credentials::derivation_named(spec.derive))
+          f.error("derive", "derive must be scram-sha-256, x509-ca or spki-sha256");
         if (f.has("length") || f.has("charset"))
           r_.error(c.Mark(), fmt::format("credential '{}' is derived: no length or charset", spec.key));
         spec.from = f.required("from");

@@ -254,9 +254,18 @@ std::string render_generated_block(const Module& m) {
     line("");
     line("| Fichier | Clé | Longueur | Caractères |");
     line("|---|---|---|---|");
-    for (const auto& c : m.credentials)
-      line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key),
-                       c.length, md_cell(c.charset)));
+    for (const auto& c : m.credentials) {
+      // Derived and generated-key values are not strings of random characters: say what they are.
+      const std::string what = c.derive.empty() ? ""
+                               : c.from.empty() ? "clé privée " + c.derive + " (PEM en base64)"
+                                                : "dérivé (" + c.derive + ") de " + c.from;
+      if (what.empty())
+        line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key),
+                         c.length, md_cell(c.charset)));
+      else
+        line(fmt::format("| {} | {} | — | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key),
+                         md_cell(what)));
+    }
   }
   line("");
   line(std::string(kGeneratedEnd));

@@ -8,7 +8,9 @@
 #   - apply refuses a server with a K3s binary (/usr/local/bin/k3s made for the test) at the first step, with
 #     the cleanup command;
 #   - an inventory whose Kubernetes rows say ROLE k3s (the team's real file) is refused, each line named;
-#   - verify writes the report with every cluster check "non testé dans le lab" and the 1.30 end of life.
+#   - verify --failover writes the report with every cluster check and the control-plane loss "non testé dans le
+#     lab", the 1.30 end of life and the ingress-nginx retirement;
+#   - the cluster CA apply generated (credentials/k8s-ca.env) is a CA whose pin is openssl's, never printed.
 # Standalone (`make ci-module9`): its own lab (profile k8s: k8s-master-01..03, k8s-worker-01), module 2 on it,
 # taken down at the end. Inside the shared lab (ctest, LAB_CI_FIXTURE=1): profile ci's k8s-master-01 and
 # k8s-worker-01 only (profile k8s-ci), module 2 already applied, the lab left up.
@@ -44,8 +46,17 @@ plan_shows_install() {
     || { warn "plan does not show kubeadm init and join"; return 1; }
   # The join token and certificate key: hidden lines, never their values.
   grep -q '(secret' "$CI_WORK/plan9.txt" || { warn "no hidden secret line in the plan"; return 1; }
+  # Joins pin the cluster CA (the hash line itself is a credentials line, so hidden); nothing skips it.
+  grep -Eq '^ *[+] +caCertHashes:$' "$CI_WORK/plan9.txt" && ! grep -q 'unsafeSkipCAVerification' "$CI_WORK/plan9.txt" \
+    || { warn "the join configs do not pin the CA (caCertHashes), or skip its verification"; return 1; }
+  grep -Eq '^ *~ cluster-ca: ' "$CI_WORK/plan9.txt" || { warn "plan lacks the cluster-ca step"; return 1; }
+  # ingress-nginx: the manifest the first control plane applies, pinned image, hostNetwork, ClusterIP Service.
+  grep -qF -- "+++ /etc/kubernetes/kbz/ingress/ingress-nginx.yaml (rendered)" "$CI_WORK/plan9.txt" &&
+    grep -q 'image: "registry.k8s.io/ingress-nginx/controller:v1.11.5"' "$CI_WORK/plan9.txt" &&
+    grep -q 'hostNetwork: true' "$CI_WORK/plan9.txt" && grep -q 'dnsPolicy: ClusterFirstWithHostNet' "$CI_WORK/plan9.txt" &&
+    grep -q 'type: ClusterIP' "$CI_WORK/plan9.txt" || { warn "plan lacks the ingress-nginx manifest and its settings"; return 1; }
 }
-check "plan --module 9 on the lab: exit 0, kubeadm/containerd/Calico files with diffs, kubeadm init and join shown" plan_shows_install
+check "plan --module 9 on the lab: exit 0, kubeadm/containerd/Calico/ingress files with diffs, kubeadm init and join shown, joins pin the CA" plan_shows_install
 
 # Debian 12's containerd (1.6.20) is below what Kubernetes 1.30 needs: every host refused at that step,
 # the steps after it never run (nothing Kubernetes written).
@@ -94,13 +105,17 @@ refuses_k3s_role() {
 check "an inventory with ROLE k3s is refused (exit 2), every such line named with the fix" refuses_k3s_role
 
 verify_says_not_tested() {
-  kbz verify --module 9 --hosts "$CI_SEL" >"$CI_WORK/verify9.txt" 2>&1 || { cat "$CI_WORK/verify9.txt" >&2; return 1; }
+  kbz verify --module 9 --hosts "$CI_SEL" --failover >"$CI_WORK/verify9.txt" 2>&1 || { cat "$CI_WORK/verify9.txt" >&2; return 1; }
   grep -q 'non testé dans le lab' "$report" &&
     grep -q 'pkgs.k8s.io injoignable' "$report" &&
-    grep -q 'fin de support amont le 2025-07-15' "$report" \
-    || { warn "the report lacks the not-tested lines or the end of life"; return 1; }
+    grep -q 'fin de support amont le 2025-07-15' "$report" &&
+    grep -q 'projet retiré en mars 2026' "$report" \
+    || { warn "the report lacks the not-tested lines, the 1.30 end of life or the ingress-nginx retirement"; return 1; }
+  # The control-plane loss scenario is reported, not run, and never as a pass.
+  grep -q "Perte d'un control plane" "$report" && grep -q 'aucun control plane à arrêter' "$report" \
+    || { warn "the report does not list the control-plane loss scenario as not tested"; return 1; }
 }
-check "verify --module 9: report with the cluster checks non testé dans le lab and the 1.30 end of life" verify_says_not_tested
+check "verify --module 9 --failover: report with the cluster checks and the control-plane loss non testé dans le lab, 1.30 end of life, ingress-nginx retired" verify_says_not_tested
 
 secrets_hidden() {
   local f="$KBZ_WORKDIR/credentials/k8s.env" key v
@@ -114,3 +129,24 @@ secrets_hidden() {
   done
 }
 check "join token and certificate key: credentials/k8s.env 0600, in no log, report or plan" secrets_hidden
+
+# The cluster CA made by apply (in process, OpenSSL): a real CA whose pin is what openssl computes; its key and
+# certificate in no log, report, state or plan.
+ca_generated_and_hidden() {
+  local f="$KBZ_WORKDIR/credentials/k8s-ca.env" key v pem
+  [ "$(stat -c %a "$f")" = 600 ] || { warn "$f is not 0600"; return 1; }
+  pem="$CI_WORK/ca-from-credentials.crt"
+  sed -n 's/^K8S_CA_CERT=//p' "$f" | base64 -d >"$pem"
+  openssl x509 -noout -text -in "$pem" | grep -q 'CA:TRUE' || { warn "K8S_CA_CERT is not a CA certificate"; return 1; }
+  local want; want="sha256:$(openssl x509 -pubkey -noout -in "$pem" | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)"
+  [ "$(sed -n 's/^K8S_CA_CERT_HASH=//p' "$f")" = "$want" ] || { warn "K8S_CA_CERT_HASH is not the openssl pin of K8S_CA_CERT"; return 1; }
+  sed -n 's/^K8S_CA_KEY=//p' "$f" | base64 -d | openssl pkey -noout 2>/dev/null || { warn "K8S_CA_KEY is not a private key"; return 1; }
+  for key in K8S_CA_KEY K8S_CA_CERT; do
+    v=$(sed -n "s/^$key=//p" "$f" | cut -c 201-264)  # past the constant PEM header
+    [ ${#v} -eq 64 ] || { warn "no $key in $f"; return 1; }
+    if grep -rqF -- "$v" "$KBZ_WORKDIR/logs" "$KBZ_WORKDIR/reports" "$KBZ_WORKDIR/.kbz" "$CI_WORK/plan9.txt" "$CI_WORK/verify9.txt"; then
+      warn "$key is in a log, report, state or plan"; return 1
+    fi
+  done
+}
+check "cluster CA: credentials/k8s-ca.env 0600, a CA whose K8S_CA_CERT_HASH is openssl's pin, key and certificate in no log, report or plan" ca_generated_and_hidden

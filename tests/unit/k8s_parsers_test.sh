@@ -16,5 +16,26 @@ jq -e --arg id 0a1b2c '.data["jws-kubeconfig-" + $id] != null' "$fx/cluster-info
 jq -e --arg id ffffff '.data["jws-kubeconfig-" + $id] != null' "$fx/cluster-info.json" >/dev/null && { fail=$((fail + 1)); echo "FAIL cluster-info: token ffffff seen"; } || pass=$((pass + 1))
 # node-names.jq feeds join-material-fresh
 [[ "$(jq -r -f "$tpl/node-names.jq.mustache" "$fx/nodes-8-ready.json" | wc -l)" == 8 ]] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL node-names"; }
+# kbz-k8s ca-pin (what the cluster-ca step and verify's ca-pinned compare with the pin in credentials/):
+# the openssl pipeline on the host gives the fixture's pin; a file that is not a certificate fails.
+got=$(sh "$tpl/kbz-k8s.mustache" ca-pin "$fx/ca-fixture.crt")
+[[ "$got" == "$(cat "$fx/ca-fixture.pin")" ]] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL ca-pin: got '$got'"; }
+sh "$tpl/kbz-k8s.mustache" ca-pin "$fx/expected.tsv" >/dev/null 2>&1 && { fail=$((fail + 1)); echo "FAIL ca-pin accepted a non-certificate"; } || pass=$((pass + 1))
+# kbz-k8s ingress-check: the verify/converge decision on the DaemonSet and pods lines, with the helper's
+# worker list and pinned image as the module renders them for the five workers.
+helper=$(mktemp)
+trap 'rm -f "$helper"' EXIT
+sed -e 's/^WORKERS=.*/WORKERS="k8s-worker-01 k8s-worker-02 k8s-worker-03 k8s-worker-04 k8s-worker-05 "/' \
+    -e 's|^INGRESS_IMAGE=.*|INGRESS_IMAGE="registry.k8s.io/ingress-nginx/controller:v1.11.5"|' "$tpl/kbz-k8s.mustache" >"$helper"
+ingress_case() {  # want(0|1) daemonset-fixture pods-fixture
+  local rc=0
+  sh "$helper" ingress-check "$(jq -r -f "$tpl/daemonset.jq.mustache" "$fx/$2")" "$(jq -r -f "$tpl/pods-running.jq.mustache" "$fx/$3")" >/dev/null || rc=1
+  if [[ $rc == "$1" ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL ingress-check $2 $3: exit $rc, want $1"; fi
+}
+ingress_case 0 ingress-ds-5-ready.json ingress-pods-5.json
+ingress_case 1 ingress-ds-one-unavailable.json ingress-pods-5.json
+ingress_case 1 ingress-ds-old-image.json ingress-pods-5.json
+ingress_case 1 ingress-ds-5-ready.json ingress-pods-worker03-crashing.json
+ingress_case 1 ingress-ds-5-ready.json calico-pods-one-pending.json
 echo "k8s parsers: $pass passed, $fail failed"
 ((fail == 0))

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,7 +44,11 @@ Rendered setup(const std::string& kbz_yaml, const Host& me) {
   Rendered r{*m, {}};
   r.ctx.host = me;
   r.ctx.settings = s->raw;
-  r.ctx.credentials = {{"K8S_TOKEN_SECRET", "0123456789abcdef"}, {"K8S_CERT_KEY", std::string(64, 'e')}};
+  r.ctx.credentials = {{"K8S_TOKEN_SECRET", "0123456789abcdef"},
+                       {"K8S_CERT_KEY", std::string(64, 'e')},
+                       {"K8S_CA_CERT_HASH", "sha256:" + std::string(64, 'c')},
+                       {"K8S_CA_CERT", "Q0VSVA=="},
+                       {"K8S_CA_KEY", "S0VZ"}};
   r.ctx.all_hosts = {
       host("k8s-master-01", "10.0.0.100", "master"), host("k8s-master-02", "10.0.0.101", "master"),
       host("k8s-master-03", "10.0.0.102", "master"), host("k8s-worker-01", "10.0.0.110", "worker")};
@@ -129,11 +135,22 @@ TEST(Module9, JoinConfigsCarryTokenCertKeyAndPrivateAddress) {
   EXPECT_EQ(join["discovery"]["bootstrapToken"]["apiServerEndpoint"].as<std::string>(), "10.0.0.7:6443");
   EXPECT_EQ(join["discovery"]["bootstrapToken"]["token"].as<std::string>(), "0a1b2c.0123456789abcdef");
   EXPECT_FALSE(join["controlPlane"]);
+  // The CA is pinned, never skipped.
+  EXPECT_FALSE(join["discovery"]["bootstrapToken"]["unsafeSkipCAVerification"]);
+  ASSERT_EQ(join["discovery"]["bootstrapToken"]["caCertHashes"].size(), 1u);
+  EXPECT_EQ(join["discovery"]["bootstrapToken"]["caCertHashes"][0].as<std::string>(),
+            "sha256:" + std::string(64, 'c'));
   EXPECT_EQ(join["nodeRegistration"]["kubeletExtraArgs"]["node-ip"].as<std::string>(), "10.0.0.110");
 
   auto c = setup(kYaml, host("k8s-master-02", "10.0.0.101", "master"));
   const auto cp = YAML::Load(c.render("kubeadm-join-control-plane.yaml.mustache"));
   EXPECT_EQ(cp["controlPlane"]["certificateKey"].as<std::string>(), std::string(64, 'e'));
+  EXPECT_FALSE(cp["discovery"]["bootstrapToken"]["unsafeSkipCAVerification"]);
+  ASSERT_EQ(cp["discovery"]["bootstrapToken"]["caCertHashes"].size(), 1u);
+  EXPECT_EQ(cp["discovery"]["bootstrapToken"]["caCertHashes"][0].as<std::string>(),
+            "sha256:" + std::string(64, 'c'));
+  // The CA reaches the first control plane on stdin: certificate then key, one base64 line each.
+  EXPECT_EQ(c.render("cluster-ca.stdin.mustache"), "Q0VSVA==\nS0VZ\n");
   EXPECT_EQ(cp["controlPlane"]["localAPIEndpoint"]["advertiseAddress"].as<std::string>(), "10.0.0.101");
 }
 
@@ -166,6 +183,120 @@ TEST(Module9, CalicoPatchesIpipOnVxlanOffPrivateAutodetectMtu) {
   const auto token = YAML::Load(r.render("bootstrap-token.yaml.mustache"));
   EXPECT_EQ(token["metadata"]["name"].as<std::string>(), "bootstrap-token-0a1b2c");
   EXPECT_EQ(token["type"].as<std::string>(), "bootstrap.kubernetes.io/token");
+}
+
+// True when some rule of a (Cluster)Role grants `verb` on `resource` in `group`.
+bool grants(const YAML::Node& role, const std::string& group, const std::string& resource,
+            const std::string& verb) {
+  const auto has = [](const YAML::Node& list, const std::string& v) {
+    for (const auto& x : list)
+      if (x.as<std::string>() == v) return true;
+    return false;
+  };
+  for (const auto& r : role["rules"])
+    if (has(r["apiGroups"], group) && has(r["resources"], resource) && has(r["verbs"], verb)) return true;
+  return false;
+}
+
+TEST(Module9, IngressNginxManifestIsCompleteAndPinned) {
+  auto r = setup(kYaml, host("k8s-master-01", "10.0.0.100", "master"));
+  const auto docs = YAML::LoadAll(r.render("ingress-nginx.yaml.mustache"));
+  std::map<std::string, YAML::Node> by_kind;
+  for (const auto& d : docs) {
+    ASSERT_TRUE(d["kind"]);
+    EXPECT_FALSE(by_kind.contains(d["kind"].as<std::string>())) << "two " << d["kind"].as<std::string>();
+    by_kind[d["kind"].as<std::string>()] = d;
+  }
+  for (const char* k : {"Namespace", "ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding",
+                        "Role", "RoleBinding", "Service", "IngressClass", "DaemonSet"})
+    EXPECT_TRUE(by_kind.contains(k)) << k;
+  // No admission webhook (and so no certgen Job): CVE-2025-1974's surface.
+  EXPECT_FALSE(by_kind.contains("ValidatingWebhookConfiguration"));
+  EXPECT_FALSE(by_kind.contains("Job"));
+  EXPECT_FALSE(by_kind.contains("Deployment"));
+
+  const auto ds = by_kind["DaemonSet"];
+  EXPECT_EQ(ds["apiVersion"].as<std::string>(), "apps/v1");
+  EXPECT_EQ(ds["metadata"]["namespace"].as<std::string>(), "ingress-nginx");
+  const auto pod = ds["spec"]["template"]["spec"];
+  EXPECT_TRUE(pod["hostNetwork"].as<bool>());
+  EXPECT_EQ(pod["dnsPolicy"].as<std::string>(), "ClusterFirstWithHostNet");
+  EXPECT_EQ(pod["serviceAccountName"].as<std::string>(), "ingress-nginx");
+  EXPECT_FALSE(pod["tolerations"]);  // never on the control planes
+  const auto expr = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                       ["nodeSelectorTerms"][0]["matchExpressions"][0];
+  EXPECT_EQ(expr["key"].as<std::string>(), "node-role.kubernetes.io/control-plane");
+  EXPECT_EQ(expr["operator"].as<std::string>(), "DoesNotExist");
+  // The selector matches the pod labels (a DaemonSet whose selector does not is refused by the API).
+  for (const auto& kv : ds["spec"]["selector"]["matchLabels"])
+    EXPECT_EQ(ds["spec"]["template"]["metadata"]["labels"][kv.first.as<std::string>()].as<std::string>(),
+              kv.second.as<std::string>());
+  const auto c = pod["containers"][0];
+  EXPECT_EQ(c["image"].as<std::string>(), "registry.k8s.io/ingress-nginx/controller:v1.11.5");
+  std::vector<std::string> args;
+  for (const auto& a : c["args"]) args.push_back(a.as<std::string>());
+  const auto has_arg = [&](const std::string& a) {
+    return std::find(args.begin(), args.end(), a) != args.end();
+  };
+  EXPECT_TRUE(has_arg("--publish-service=$(POD_NAMESPACE)/ingress-nginx-controller"));
+  EXPECT_TRUE(has_arg("--election-id=ingress-nginx-leader"));
+  EXPECT_TRUE(has_arg("--controller-class=k8s.io/ingress-nginx"));
+  EXPECT_TRUE(has_arg("--ingress-class=nginx"));
+  EXPECT_TRUE(has_arg("--configmap=$(POD_NAMESPACE)/ingress-nginx-controller"));
+  for (const auto& a : args) EXPECT_FALSE(a.starts_with("--validating-webhook")) << a;
+  std::map<std::string, int> host_ports;
+  for (const auto& p : c["ports"]) host_ports[p["name"].as<std::string>()] = p["hostPort"].as<int>();
+  EXPECT_EQ(host_ports, (std::map<std::string, int>{{"http", 80}, {"https", 443}}));
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["port"].as<int>(), 10254);
+  EXPECT_EQ(c["securityContext"]["runAsUser"].as<int>(), 101);
+  EXPECT_EQ(c["securityContext"]["capabilities"]["add"][0].as<std::string>(), "NET_BIND_SERVICE");
+
+  // The Service --publish-service names: ClusterIP, same namespace/name, selecting the controller pods.
+  const auto svc = by_kind["Service"];
+  EXPECT_EQ(svc["metadata"]["name"].as<std::string>(), "ingress-nginx-controller");
+  EXPECT_EQ(svc["metadata"]["namespace"].as<std::string>(), "ingress-nginx");
+  EXPECT_EQ(svc["spec"]["type"].as<std::string>(), "ClusterIP");
+  for (const auto& kv : svc["spec"]["selector"])
+    EXPECT_EQ(ds["spec"]["template"]["metadata"]["labels"][kv.first.as<std::string>()].as<std::string>(),
+              kv.second.as<std::string>());
+  EXPECT_EQ(by_kind["IngressClass"]["spec"]["controller"].as<std::string>(), "k8s.io/ingress-nginx");
+  EXPECT_EQ(by_kind["IngressClass"]["metadata"]["name"].as<std::string>(), "nginx");
+  EXPECT_EQ(by_kind["ConfigMap"]["metadata"]["name"].as<std::string>(), "ingress-nginx-controller");
+  EXPECT_EQ(by_kind["ConfigMap"]["data"]["allow-snippet-annotations"].as<std::string>(), "false");
+
+  // RBAC complete: the legacy "cannot get resource pods", the election Lease, EndpointSlices, status.
+  const auto cr = by_kind["ClusterRole"];
+  EXPECT_TRUE(grants(cr, "", "pods", "get"));
+  EXPECT_TRUE(grants(cr, "", "pods", "list"));
+  EXPECT_TRUE(grants(cr, "", "services", "watch"));
+  EXPECT_TRUE(grants(cr, "discovery.k8s.io", "endpointslices", "list"));
+  EXPECT_TRUE(grants(cr, "networking.k8s.io", "ingresses/status", "update"));
+  EXPECT_TRUE(grants(cr, "networking.k8s.io", "ingressclasses", "watch"));
+  EXPECT_TRUE(grants(cr, "", "events", "create"));
+  const auto role = by_kind["Role"];
+  EXPECT_TRUE(grants(role, "coordination.k8s.io", "leases", "create"));
+  EXPECT_TRUE(grants(role, "coordination.k8s.io", "leases", "update"));
+  EXPECT_TRUE(grants(role, "", "pods", "get"));
+  for (const char* b : {"ClusterRoleBinding", "RoleBinding"}) {
+    EXPECT_EQ(by_kind[b]["subjects"][0]["name"].as<std::string>(), "ingress-nginx") << b;
+    EXPECT_EQ(by_kind[b]["subjects"][0]["namespace"].as<std::string>(), "ingress-nginx") << b;
+    EXPECT_EQ(by_kind[b]["roleRef"]["name"].as<std::string>(), "ingress-nginx") << b;
+  }
+}
+
+TEST(Module9, IngressImageMustBeAPinned111) {
+  auto m = load_module(9, ModuleSource{std::string(KBZ_SOURCE_DIR) + "/modules"});
+  ASSERT_TRUE(m);
+  const auto img = [&](const std::string& ref) {
+    return static_cast<bool>(
+        parse_settings("k8s: {ingress_nginx_image: \"" + ref + "\"}\n", "kbz.yaml", m->settings));
+  };
+  EXPECT_TRUE(img("registry.k8s.io/ingress-nginx/controller:v1.11.5"));
+  EXPECT_TRUE(img("mirror.internal:5000/ingress-nginx/controller:v1.11.5@sha256:" + std::string(64, 'a')));
+  EXPECT_FALSE(img("registry.k8s.io/ingress-nginx/controller:latest"));
+  EXPECT_FALSE(img("registry.k8s.io/ingress-nginx/controller"));
+  EXPECT_FALSE(img("registry.k8s.io/ingress-nginx/controller:v1.9.5"));
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #pragma once
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "kbz/core/error.hpp"
 #include "kbz/core/secret.hpp"
@@ -28,10 +30,20 @@ std::string dir_of(const std::string& workdir);
 Result<Secret> ensure(const std::string& workdir, const std::string& name, const std::string& key,
                       std::size_t length, Charset charset = Charset::Alnum);
 
+// A new RSA 2048 private key (core/x509_ca.hpp), stored as base64 of its PEM (one line). Never replaced.
+Result<Secret> ensure_rsa_key(const std::string& workdir, const std::string& name, const std::string& key);
+
 // Values computed from another credential, never random: `scram-sha-256` is the SCRAM verifier of a password
 // (core/scram.hpp), what PgBouncer's userlist.txt and `ALTER ROLE ... PASSWORD` can share without the
-// password itself.
-enum class Derivation { ScramSha256 };
+// password itself. `x509-ca` is a self-signed CA certificate (CN=kubernetes, 10 years; base64 of its PEM)
+// for a key made by ensure_rsa_key: kept while it is a CA of that key, so an operator adopting an existing
+// cluster CA replaces the key and the certificate together. `spki-sha256` is the kubeadm pin
+// ("sha256:<hex>" of the certificate's SubjectPublicKeyInfo) of such a certificate: recomputed whenever the
+// certificate changes.
+enum class Derivation { ScramSha256, X509Ca, SpkiSha256 };
+
+// The Derivation of a module.yaml `derive:` name; nullopt for an unknown one.
+std::optional<Derivation> derivation_named(std::string_view name);
 
 // The value of KEY derived from `source`, kept in <workdir>/credentials/<name>.env like any other (a SCRAM
 // verifier has a random salt, so it is made once and reused: applies stay idempotent). A stored value that
