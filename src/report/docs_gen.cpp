@@ -255,7 +255,10 @@ std::string render_generated_block(const Module& m) {
     line("| Fichier | Clé | Longueur | Caractères |");
     line("|---|---|---|---|");
     for (const auto& c : m.credentials)
-      line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key),
+      line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"),
+                       c.for_each.empty()
+                           ? md_code(c.key)
+                           : md_code(c.key + "_<NOM>") + " (une par élément de " + md_code(c.for_each) + ")",
                        c.length, md_cell(c.charset)));
   }
   line("");
