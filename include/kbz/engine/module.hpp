@@ -86,9 +86,8 @@ struct CredentialSpec {
   std::string charset = "alnum";  // alnum | hex
   std::string derive;             // "" = random; "scram-sha-256" = the SCRAM verifier of credential `from`
   std::string from;               // the KEY it is derived from (declared before it, in this module)
-  // A list setting (e.g. minio.apps): one random secret per item, stored as KEY_<NAME> where NAME is the
-  // item's text before '=' in upper case ('-' -> '_'); templates see KEY as "name secret" lines, one per
-  // item.
+  // A list setting (e.g. minio.apps): one random secret per item, stored as KEY_<NAME> (NAME: the item's
+  // text before '=', upper case, '-' -> '_'); templates see KEY as "name secret" lines, one per item.
   std::string for_each;
 };
 
