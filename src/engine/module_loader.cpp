@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -182,7 +183,7 @@ class ModuleParser {
     std::set<std::string> keys;
     for (const auto& c : seq(root, "credentials")) {
       const Fields f = r_.fields(c, Scope{"", "a credential", "a credential"},
-                                 {"file", "key", "length", "charset", "generate", "derive", "from"});
+                                 {"file", "key", "length", "charset", "generate", "derive", "from", "for_each"});
       CredentialSpec spec;
       spec.file = f.required("file");
       spec.key = f.required("key");
@@ -215,6 +216,16 @@ class ModuleParser {
         spec.charset = f.str("charset", spec.charset);
         if (spec.charset != "alnum" && spec.charset != "hex")
           f.error("charset", "charset must be alnum or hex");
+      }
+      spec.for_each = f.str("for_each");
+      if (f.has("for_each")) {
+        const auto list = std::find_if(m.settings.begin(), m.settings.end(), [&](const SettingSpec& d) {
+          return d.key == spec.for_each && d.type == SettingType::List;
+        });
+        if (list == m.settings.end())
+          f.error("for_each",
+                  fmt::format("credential '{}': for_each must name a list setting of this module", spec.key));
+        if (f.has("derive")) f.error("for_each", "for_each and derive do not go together");
       }
       if (!spec.key.empty() && !keys.insert(spec.key).second)
         r_.error(c.Mark(), fmt::format("credential '{}' declared twice", spec.key));
@@ -366,8 +377,8 @@ class ModuleParser {
     m.attention_fr = f.list("attention_fr");
     listens(f, m);
     images(f, m);
+    settings(f, m);  // before the credentials: a for_each credential names a list setting
     credentials(f, m);
-    settings(f, m);
 
     std::map<std::string, YAML::Node> step_nodes;
     for (const auto& n : seq(f, "steps")) {
@@ -518,6 +529,29 @@ Result<std::vector<Module>> load_all_modules(const ModuleSource& source) {
 std::vector<SettingSpec> declared_settings(const std::vector<Module>& modules) {
   std::vector<SettingSpec> out;
   for (const auto& m : modules) out.insert(out.end(), m.settings.begin(), m.settings.end());
+  return out;
+}
+
+Result<std::vector<CredentialItem>> credential_items(const CredentialSpec& spec,
+                                                     const std::map<std::string, std::string>& settings) {
+  std::vector<CredentialItem> out;
+  for (size_t i = 0;; ++i) {
+    const auto it = settings.find(spec.for_each + "." + std::to_string(i));
+    if (it == settings.end()) break;
+    CredentialItem item;
+    item.name = it->second.substr(0, it->second.find('='));
+    item.key = spec.key + "_";
+    for (const char c : item.name)
+      item.key += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (item.name.empty() || !matches(item.key, "[A-Z][A-Z0-9_]*"))
+      return fail(ErrorKind::Input, fmt::format("{}: item {} ('{}') gives no credential name", spec.for_each,
+                                                i + 1, item.name));
+    for (const auto& seen : out)
+      if (seen.key == item.key)
+        return fail(ErrorKind::Input, fmt::format("{}: '{}' is listed twice (or as '{}')", spec.for_each,
+                                                  item.name, seen.name));
+    out.push_back(std::move(item));
+  }
   return out;
 }
 

@@ -24,7 +24,10 @@ struct Tree {
 
 // A key with both a value and children ("dns_servers" = "a b", "dns_servers.0" = "a") keeps its value: the
 // whole list as one string is what a config line needs; {{settings.dns_servers.0}} is rarely useful.
+// An empty value is false for sections ({{#settings.x}}...{{/settings.x}} renders only when x is set) and
+// still renders as "" as a variable.
 mu::data to_data(const Tree& t) {
+  if (t.kids.empty() && t.value.empty()) return mu::data(false);
   if (t.kids.empty() || !t.value.empty()) return mu::data(t.value);
   mu::data d;
   for (const auto& [k, child] : t.kids) d.set(k, to_data(child));

@@ -46,7 +46,7 @@ std::vector<CredentialFileState> credential_states(const std::string& workdir, c
       out.push_back(std::move(s));
       it = out.end() - 1;
     }
-    it->keys.push_back(c.key);
+    it->keys.push_back(c.for_each.empty() ? c.key : c.key + "_*");
   }
   return out;
 }

@@ -4,7 +4,8 @@
 # module 2 first (Docker, UFW), then `plan --module 6` on the servers (the erasure layout computed ON the
 # hosts by the module's own script, every file with its diff, the images, the container after them), a plan
 # with 4 drives per node (EC:4 over 12 drives), a plan on an inventory of one MinIO node (refused: no
-# redundancy, saying what it gives), and `verify --module 6 --failover`: every check and the failover
+# redundancy, saying what it gives), a plan with applications (minio.apps: one user, secret and policy each)
+# and a migration from the old node (minio.migrate_from), refusals of a bad application, and `verify --module 6 --failover`: every check and the failover
 # scenario reported "non testé dans le lab" with its reason, never a pass, and the module's standing warnings
 # (CVE-2025-62506, community edition unmaintained, ≥ 4 nodes) in "Points d'Attention". No stand-in service.
 # What MinIO outputs (mc admin info --json, health headers) is proven by tests/unit/minio_module_test.cpp.
@@ -88,12 +89,70 @@ check "minio.drives outside /opt/keybuzz/minio/data* is refused by the kbz.yaml 
 
 check "plan on one MinIO node: layout refused, saying it gives no redundancy" plan_one_node_refused
 
+# kbz.yaml with two applications and a migration from the old single node: the plan shows their steps.
+apps_config() {
+  sed '/^minio:/,/^[^ ]/d' "$LAB_DIR/kbz.yaml" >"$1"
+  cat >>"$1" <<EOF
+minio:
+  buckets: [keybuzz-backups, keybuzz-media]
+  apps:
+    - "billing=keybuzz-backups:rw,keybuzz-media:ro"
+    - "reporting=${2:-keybuzz-media}:ro"
+  migrate_from:
+    endpoint: "http://10.0.0.134:9000"
+EOF
+}
+plan_apps_and_migration() {
+  apps_config "$CI_WORK/kbz-apps.yaml"
+  kbz_with "$LAB_DIR/servers.tsv" "$CI_WORK/kbz-apps.yaml" plan --module 6 >"$CI_WORK/plan6-apps.txt"
+  if grep -E "minio-apps-spec" "$CI_WORK/plan6-apps.txt" | grep -q "check not met"; then
+    warn "minio.apps refused though its buckets are in minio.buckets"; return 1
+  fi
+  # The secrets file goes to minio-01 only (it runs the mc admin steps), 0600, its lines masked.
+  [ "$(grep -cF -- "+++ /etc/kbz/minio/mc/apps.secrets (rendered)" "$CI_WORK/plan6-apps.txt")" = 1 ] ||
+    { warn "apps.secrets is not planned on exactly one host"; return 1; }
+  grep -A4 -F -- "+++ /etc/kbz/minio/mc/apps.secrets (rendered)" "$CI_WORK/plan6-apps.txt" | grep -q "(secret" ||
+    { warn "the application secrets are not masked in the plan"; return 1; }
+  if grep -E '^\+(billing|reporting) ' "$CI_WORK/plan6-apps.txt" | grep -vq "(secret"; then
+    warn "an application secret line is not masked in the plan"; return 1
+  fi
+  local step
+  for step in minio-apps minio-migrate; do
+    grep -qF "~ $step:" "$CI_WORK/plan6-apps.txt" || { warn "plan does not show $step"; return 1; }
+  done
+  # The migration alias "old" is rendered into the mc config with the endpoint, its keys masked.
+  grep -qF '"url": "http://10.0.0.134:9000"' "$CI_WORK/plan6-apps.txt" || { warn "no old alias in the mc config"; return 1; }
+  # Without minio.migrate_from the mc config has no old alias.
+  if grep -qF '"old": {' "$CI_WORK/plan6.txt"; then warn "old alias rendered without minio.migrate_from"; return 1; fi
+  [ ! -e "$KBZ_WORKDIR/credentials/minio-apps.env" ] || { warn "plan wrote credentials/minio-apps.env"; return 1; }
+}
+check "plan with minio.apps and minio.migrate_from: the application and migration steps show, secrets only on minio-01 and masked" plan_apps_and_migration
+
+plan_app_bucket_refused() {
+  apps_config "$CI_WORK/kbz-apps-bad.yaml" keybuzz-unknown
+  kbz_with "$LAB_DIR/servers.tsv" "$CI_WORK/kbz-apps-bad.yaml" plan --module 6 >"$CI_WORK/plan6-apps-bad.txt" || true
+  grep -F "minio-apps-spec" "$CI_WORK/plan6-apps-bad.txt" >&2 || true
+  grep -qF "minio-apps-spec: check not met (exit 1: refusé : reporting demande le bucket keybuzz-unknown, absent de minio.buckets)" \
+    "$CI_WORK/plan6-apps-bad.txt"
+}
+check "plan with an application on a bucket outside minio.buckets: refused on the hosts, naming it" plan_app_bucket_refused
+
+apps_shape_refused() {
+  sed '/^minio:/,/^[^ ]/d' "$LAB_DIR/kbz.yaml" >"$CI_WORK/kbz-apps-shape.yaml"
+  printf 'minio:\n  apps: ["billing=keybuzz-backups:admin"]\n' >>"$CI_WORK/kbz-apps-shape.yaml"
+  local rc=0
+  kbz_with "$LAB_DIR/servers.tsv" "$CI_WORK/kbz-apps-shape.yaml" plan --module 6 >"$CI_WORK/plan6-apps-shape.txt" 2>&1 || rc=$?
+  ((rc == 2)) && grep -q "kbz-apps-shape.yaml:.*minio.apps" "$CI_WORK/plan6-apps-shape.txt"
+}
+check "minio.apps item that is not name=bucket:rw|ro is refused by the kbz.yaml reader (exit 2, file:line)" apps_shape_refused
+
 report_honest() {
   kbz verify --module 6 --failover
   [ -f "$report" ] || { warn "no $report"; return 1; }
   local id
   for id in minio-layout minio-container-running minio-live minio-write-quorum minio-read-quorum \
-            minio-admin-info minio-roundtrip minio-buckets minio-secrets-not-in-env version-minio; do
+            minio-admin-info minio-roundtrip minio-buckets minio-apps-keys minio-apps-access minio-migration \
+            minio-secrets-not-in-env version-minio; do
     grep -qF "(\`$id\`) : **non testé dans le lab**" "$report" || { warn "$id not said non testé dans le lab"; return 1; }
   done
   grep -q "Bascule .*: \*\*non testé dans le lab\*\*" "$report" || { warn "failover not said non testé"; return 1; }

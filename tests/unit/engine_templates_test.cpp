@@ -57,6 +57,19 @@ TEST(Templates, HostSettingsFactsAndGroups) {
             "ubuntu\nredis-01=10.0.0.11;redis-02=10.0.0.12;\nredis-01,redis-02,db-01,\n");
 }
 
+// An empty setting is false for a section (module 6 renders its migration alias only when an endpoint is
+// set) and renders as "" as a variable.
+TEST(Templates, AnEmptySettingIsFalseForASection) {
+  TemplateContext ctx = sample();
+  ctx.settings["m.endpoint"] = "";
+  const std::string t =
+      "[{{#settings.m.endpoint}}old={{settings.m.endpoint}}{{/settings.m.endpoint}}"
+      "{{^settings.m.endpoint}}none{{/settings.m.endpoint}}|{{settings.m.endpoint}}]";
+  EXPECT_EQ(render_template(t, ctx, "t").value(), "[none|]");
+  ctx.settings["m.endpoint"] = "http://10.0.0.134:9000";
+  EXPECT_EQ(render_template(t, ctx, "t").value(), "[old=http://10.0.0.134:9000|http://10.0.0.134:9000]");
+}
+
 TEST(Templates, IsSelfLeavesOutTheRenderedHost) {
   auto out = render_template(
       "{{#hosts_by_role.redis}}{{^is_self}}{{private_ip}};{{/is_self}}{{/hosts_by_role.redis}}", sample(),

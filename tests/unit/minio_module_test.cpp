@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -135,6 +136,112 @@ TEST(MinioLayout, DriveFolders) {
   EXPECT_EQ(r.out, "/opt/keybuzz/minio/data\n");
 }
 
+Ran parse(const std::string& args) { return run("sh " + kTemplates + "kbz-minio-parse.mustache " + args); }
+
+const std::string kBilling = "billing=keybuzz-backups:rw,keybuzz-media:ro";
+const std::string kReporting = "reporting=keybuzz-media:ro";
+const std::string kArchiver = "archiver=keybuzz-backups:rw";
+
+TEST(MinioApps, GrantsMustNameBucketsOfTheClusterOnce) {
+  Ran r = parse("apps 'keybuzz-backups keybuzz-media' " + kBilling + " " + kReporting);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "applications=2 : billing, reporting\n");
+  r = parse("apps keybuzz-backups " + kBilling);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out, "refusé : billing demande le bucket keybuzz-media, absent de minio.buckets\n");
+  r = parse("apps 'keybuzz-backups keybuzz-media' " + kBilling + " billing=keybuzz-media:ro");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out, "refusé : l'application billing est listée deux fois dans minio.apps\n");
+  r = parse("apps keybuzz-backups x-app=keybuzz-backups:ro,keybuzz-backups:rw");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out, "refusé : x-app nomme le bucket keybuzz-backups deux fois\n");
+  r = parse("apps keybuzz-backups");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("aucune application"), std::string::npos);
+  for (const auto& line :
+       {std::string("refusé : billing demande le bucket keybuzz-media, absent de minio.buckets")})
+    EXPECT_LT(line.size(), 100u);  // the plan shows the check's last line up to 100 bytes
+}
+
+TEST(MinioApps, PolicyIsLimitedToTheApplicationsBuckets) {
+  const Ran r = parse("policy " + kBilling + " | jq -c .");
+  ASSERT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out,
+            "{\"Version\":\"2012-10-17\",\"Statement\":["
+            "{\"Effect\":\"Allow\",\"Action\":[\"s3:GetBucketLocation\",\"s3:ListBucket\"],"
+            "\"Resource\":[\"arn:aws:s3:::keybuzz-backups\",\"arn:aws:s3:::keybuzz-media\"]},"
+            "{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\"],"
+            "\"Resource\":[\"arn:aws:s3:::keybuzz-backups/*\",\"arn:aws:s3:::keybuzz-media/*\"]},"
+            "{\"Effect\":\"Allow\",\"Action\":[\"s3:ListBucketMultipartUploads\"],"
+            "\"Resource\":[\"arn:aws:s3:::keybuzz-backups\"]},"
+            "{\"Effect\":\"Allow\",\"Action\":[\"s3:AbortMultipartUpload\",\"s3:DeleteObject\","
+            "\"s3:ListMultipartUploadParts\",\"s3:PutObject\"],"
+            "\"Resource\":[\"arn:aws:s3:::keybuzz-backups/*\"]}]}\n");
+  // Read-only: no write action at all, on any resource.
+  const Ran ro = parse("policy " + kReporting);
+  ASSERT_EQ(ro.rc, 0);
+  EXPECT_EQ(ro.out.find("PutObject"), std::string::npos);
+  EXPECT_EQ(ro.out.find("DeleteObject"), std::string::npos);
+  EXPECT_EQ(ro.out.find("keybuzz-backups"), std::string::npos);
+  EXPECT_NE(ro.out.find("arn:aws:s3:::keybuzz-media/*"), std::string::npos);
+}
+
+TEST(MinioApps, LiveUsersAndPoliciesThatMatchChangeNothing) {
+  // MinIO's own order in policy info (statements, actions, a single action as a string) is not a difference.
+  const Ran r = parse("apps-diff " + kFixtures + "apps-match/users.json " + kFixtures +
+                      "apps-match/policies " + kBilling + " " + kReporting);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "ok billing\nok reporting\n");
+}
+
+TEST(MinioApps, DriftGivesOnlyTheChangesNeeded) {
+  const Ran r = parse("apps-diff " + kFixtures + "apps-drift/users.json " + kFixtures +
+                      "apps-drift/policies " + kBilling + " " + kReporting + " " + kArchiver);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out,
+            "policy-update billing\n"            // its policy was widened to keybuzz-media writes
+            "policy-detach billing readwrite\n"  // a root-like policy attached by hand goes
+            "user-enable reporting\n"
+            "user-add archiver\n"
+            "policy-create archiver\n"  // mc's error object for a policy that does not exist
+            "policy-attach archiver\n");
+  // A user of MinIO not in minio.apps (legacy-app) is left alone: no line names it.
+  EXPECT_EQ(r.out.find("legacy-app"), std::string::npos);
+}
+
+TEST(MinioMigration, ObjectsAndBytesPerBucket) {
+  Ran r = parse("ls-summary < " + kFixtures + "ls-recursive-old.json");
+  EXPECT_EQ(r.out, "objects=3 bytes=105907200\n");  // the folder entry is not an object
+  r = parse("ls-summary < " + kFixtures + "ls-recursive-error.json");
+  EXPECT_EQ(r.out, "objects=0 bytes=0\n");  // the bucket is not there yet
+  const std::string tsv = ::testing::TempDir() + "kbz-minio-migration.tsv";
+  const auto compare = [&](const std::string& new_side) {
+    const std::string line = "keybuzz-backups $(sh " + kTemplates + "kbz-minio-parse.mustache ls-summary < " +
+                             kFixtures + "ls-recursive-old.json) $(sh " + kTemplates +
+                             "kbz-minio-parse.mustache ls-summary < " + kFixtures + new_side + ")";
+    run("echo \"" + line + "\" | sed 's/objects=//g; s/bytes=//g' > " + tsv);
+    return parse("migration " + tsv);
+  };
+  r = compare("ls-recursive-new-full.json");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out,
+            "migration=ok buckets=1 objects=3/3 bytes=105907200/105907200 ; keybuzz-backups 3/3 objets "
+            "105907200/105907200 octets\n");
+  r = compare("ls-recursive-new-partial.json");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out,
+            "migration=diff buckets=1 objects=3/2 bytes=105907200/105906176 ; keybuzz-backups 3/2 objets "
+            "105907200/105906176 octets ÉCART\n");
+  // The report line is what the minio-migration verify check accepts (ok) and refuses (diff).
+  auto m = load_module(6, ModuleSource{});
+  ASSERT_TRUE(m) << m.error().message;
+  const auto it = std::find_if(m->checks.begin(), m->checks.end(),
+                               [](const VerifyCheck& c) { return c.id == "minio-migration"; });
+  ASSERT_NE(it, m->checks.end());
+  EXPECT_FALSE(std::regex_search(r.out, std::regex(it->expect_regex)));
+  EXPECT_TRUE(std::regex_search(compare("ls-recursive-new-full.json").out, std::regex(it->expect_regex)));
+}
+
 TEST(MinioModule, PinnedReleasesUpstreamCommandCredentialFilesAndAttention) {
   auto m = load_module(6, ModuleSource{});
   ASSERT_TRUE(m) << m.error().message;
@@ -161,6 +268,28 @@ TEST(MinioModule, PinnedReleasesUpstreamCommandCredentialFilesAndAttention) {
   ASSERT_EQ(m->failover.size(), 1u);
   EXPECT_EQ(m->failover[0].kind, kMinioNodeFailoverKind);
   EXPECT_FALSE(m->failover[0].lab_untested.empty());
+}
+
+TEST(MinioModule, OneSecretPerApplicationNamedFromTheItem) {
+  auto m = load_module(6, ModuleSource{});
+  ASSERT_TRUE(m) << m.error().message;
+  const auto spec = std::find_if(m->credentials.begin(), m->credentials.end(),
+                                 [](const CredentialSpec& c) { return c.for_each == "minio.apps"; });
+  ASSERT_NE(spec, m->credentials.end());
+  EXPECT_EQ(spec->file, "minio-apps");
+  std::map<std::string, std::string> settings = {{"minio.apps", kBilling + " web-shop=keybuzz-media:ro"},
+                                                 {"minio.apps.0", kBilling},
+                                                 {"minio.apps.1", "web-shop=keybuzz-media:ro"}};
+  auto items = credential_items(*spec, settings);
+  ASSERT_TRUE(items) << items.error().message;
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[0].name, "billing");
+  EXPECT_EQ((*items)[0].key, "MINIO_APP_SECRET_BILLING");
+  EXPECT_EQ((*items)[1].key, "MINIO_APP_SECRET_WEB_SHOP");
+  settings["minio.apps.2"] = "billing=keybuzz-media:ro";
+  items = credential_items(*spec, settings);
+  ASSERT_FALSE(items);
+  EXPECT_NE(items.error().message.find("'billing' is listed twice"), std::string::npos);
 }
 
 TEST(MinioFailover, WritesAndReadBack) {

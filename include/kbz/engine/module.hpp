@@ -86,6 +86,9 @@ struct CredentialSpec {
   std::string charset = "alnum";  // alnum | hex
   std::string derive;             // "" = random; "scram-sha-256" = the SCRAM verifier of credential `from`
   std::string from;               // the KEY it is derived from (declared before it, in this module)
+  // A list setting (e.g. minio.apps): one random secret per item, stored as KEY_<NAME> (NAME: the item's
+  // text before '=', upper case, '-' -> '_'); templates see KEY as "name secret" lines, one per item.
+  std::string for_each;
 };
 
 struct FailoverScenario {
@@ -155,5 +158,15 @@ Result<std::vector<Module>> load_all_modules(const ModuleSource& source);
 // Every setting the modules declare, for the kbz.yaml reader.
 std::vector<SettingSpec> declared_settings(const std::vector<Module>& modules);
 Result<Module> parse_module(const std::string& yaml_text, const std::string& origin);
+
+// One credential of a `for_each` spec: the item's name and the KEY it is stored under.
+struct CredentialItem {
+  std::string name;  // "billing" for the item "billing=keybuzz-backups:rw"
+  std::string key;   // MINIO_APP_SECRET_BILLING
+};
+// The items of spec.for_each in these settings (Settings::raw); an error names the setting when two items
+// share a name or a name gives no valid KEY.
+Result<std::vector<CredentialItem>> credential_items(const CredentialSpec& spec,
+                                                     const std::map<std::string, std::string>& settings);
 
 }  // namespace kbz
