@@ -182,8 +182,9 @@ class ModuleParser {
   void credentials(const Fields& root, Module& m) {
     std::set<std::string> keys;
     for (const auto& c : seq(root, "credentials")) {
-      const Fields f = r_.fields(c, Scope{"", "a credential", "a credential"},
-                                 {"file", "key", "length", "charset", "generate", "derive", "from", "for_each"});
+      const Fields f =
+          r_.fields(c, Scope{"", "a credential", "a credential"},
+                    {"file", "key", "length", "charset", "generate", "derive", "from", "for_each"});
       CredentialSpec spec;
       spec.file = f.required("file");
       spec.key = f.required("key");

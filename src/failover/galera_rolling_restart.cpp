@@ -35,8 +35,7 @@ struct Node {
   }
   bool synced_in_three() const {
     const auto s = status();
-    return word_value(s, "state") == "Synced" &&
-           word_value(s, "cluster_status") == "Primary" &&
+    return word_value(s, "state") == "Synced" && word_value(s, "cluster_status") == "Primary" &&
            word_value(s, "cluster_size") == "3";
   }
 };

@@ -261,9 +261,9 @@ std::string render_generated_block(const Module& m) {
                                                 : "dérivé (" + c.derive + ") de " + c.from;
       if (what.empty())
         line(fmt::format("| {} | {} | {} | {} |", md_code("credentials/" + c.file + ".env"),
-                         c.for_each.empty()
-                             ? md_code(c.key)
-                             : md_code(c.key + "_<NOM>") + " (une par élément de " + md_code(c.for_each) + ")",
+                         c.for_each.empty() ? md_code(c.key)
+                                            : md_code(c.key + "_<NOM>") + " (une par élément de " +
+                                                  md_code(c.for_each) + ")",
                          c.length, md_cell(c.charset)));
       else
         line(fmt::format("| {} | {} | — | {} |", md_code("credentials/" + c.file + ".env"), md_code(c.key),

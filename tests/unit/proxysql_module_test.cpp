@@ -2,10 +2,10 @@
 // helper sends and every admin output it reads is proven here: the module's own templates are rendered with
 // the engine's renderer (five hosts as in the lab, kbz.yaml defaults or overrides), written to a temporary
 // folder and run with stand-ins for the mariadb client, curl and kbz-galera-cli on PATH
-// (tests/fixtures/proxysql-advanced/fake-*.sh) that answer with outputs built from ProxySQL 2.6's documented table
-// layouts (tests/fixtures/proxysql-advanced/README.md). kbz.yaml's refusal of unknown ProxySQL variable names, the
-// Galera tuning's one merged wsrep_provider_options line, its sizing from the host's memory and the live
-// read-back are tested the same way.
+// (tests/fixtures/proxysql-advanced/fake-*.sh) that answer with outputs built from ProxySQL 2.6's documented
+// table layouts (tests/fixtures/proxysql-advanced/README.md). kbz.yaml's refusal of unknown ProxySQL variable
+// names, the Galera tuning's one merged wsrep_provider_options line, its sizing from the host's memory and
+// the live read-back are tested the same way.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>

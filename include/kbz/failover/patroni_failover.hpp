@@ -15,5 +15,4 @@ inline constexpr const char* kPatroniFailoverKind = "patroni-failover";
 
 FailoverResult run_patroni_failover(VerifyContext& ctx);
 
-
 }  // namespace kbz
