@@ -84,8 +84,10 @@ struct CredentialSpec {
   std::string key;   // e.g. REDIS_PASSWORD
   int length = 32;
   std::string charset = "alnum";  // alnum | hex
-  std::string derive;             // "" = random; "scram-sha-256" = the SCRAM verifier of credential `from`
-  std::string from;               // the KEY it is derived from (declared before it, in this module)
+  // "" = random characters. With `from`: a value derived from that credential ("scram-sha-256", "x509-ca",
+  // "spki-sha256"). Without `from`: a generated key, module.yaml `generate:` ("rsa-2048", PEM in base64).
+  std::string derive;
+  std::string from;  // the KEY it is derived from (declared before it, in this module)
   // A list setting (e.g. minio.apps): one random secret per item, stored as KEY_<NAME> (NAME: the item's
   // text before '=', upper case, '-' -> '_'); templates see KEY as "name secret" lines, one per item.
   std::string for_each;
