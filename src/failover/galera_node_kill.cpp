@@ -16,26 +16,8 @@ namespace kbz {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr const char* kCli = "/usr/local/sbin/kbz-galera-cli";
 
-struct Node {
-  Host host;
-  Connection* conn = nullptr;
-  Result<ExecResult> run(const std::string& command, Millis timeout = Millis{60000}) const {
-    return conn->run({command, "", Privilege::Root, timeout});
-  }
-  std::string status() const {
-    auto r = run(std::string(kCli) + " status", Millis{20000});
-    if (!r || r->exit_status != 0) return {};
-    const auto l = lines_of(r->out);
-    return l.empty() ? std::string{} : l.front();
-  }
-  bool synced_in_three() const {
-    const auto s = status();
-    return word_value(s, "state") == "Synced" && word_value(s, "cluster_status") == "Primary" &&
-           word_value(s, "cluster_size") == "3";
-  }
-};
+using Node = GaleraNode;
 
 std::vector<std::string> nodes_names(const std::vector<Node>& nodes) {
   std::vector<std::string> out;
@@ -43,12 +25,25 @@ std::vector<std::string> nodes_names(const std::vector<Node>& nodes) {
   return out;
 }
 
-std::string tail(const Result<ExecResult>& r) {
+}  // namespace
+
+bool GaleraNode::synced_in_three() const {
+  const auto s = status();
+  return word_value(s, "state") == "Synced" && word_value(s, "cluster_status") == "Primary" &&
+         word_value(s, "cluster_size") == "3";
+}
+
+std::string GaleraNode::status() const {
+  auto r = run(std::string(kGaleraCli) + " status", Millis{20000});
+  if (!r || r->exit_status != 0) return {};
+  const auto l = lines_of(r->out);
+  return l.empty() ? std::string{} : l.front();
+}
+
+std::string galera_output_tail(const Result<ExecResult>& r) {
   if (!r) return mask(r.error().message);
   return mask(tail_lines(r->out + "\n" + r->err, 4));
 }
-
-}  // namespace
 
 std::string galera_write_order(const std::vector<std::string>& nodes) {
   std::string out;
@@ -121,28 +116,28 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
   // This scenario never goes through ProxySQL (it cannot run in the lab): say so instead of implying it.
   res.measures.emplace_back("Bascule de l'écrivain par ProxySQL (hostgroup 10 → 20)",
                             "non testé dans le lab : le client écrit directement sur les nœuds");
-  if (auto m = client_node.run(std::string(kCli) + " sql -e 'SELECT @@wsrep_sst_method'");
+  if (auto m = client_node.run(std::string(kGaleraCli) + " sql -e 'SELECT @@wsrep_sst_method'");
       m && m->exit_status == 0)
     res.measures.emplace_back("Méthode SST en service", std::string(trim(m->out)));
 
   std::mt19937_64 rng(std::random_device{}());
   const std::string run_id = fmt::format("{:x}", rng() & 0xffffffffffULL);
   const std::string table = "erpnext.kbz_failover_" + run_id;
-  const std::string app = fmt::format("{} app {}", kCli, shell_quote(client_node.host.hostname));
+  const std::string app = fmt::format("{} app {}", kGaleraCli, shell_quote(client_node.host.hostname));
   if (auto t = client_node.run(fmt::format("{} -e {}", app,
                                            shell_quote("CREATE TABLE " + table +
                                                        " (id BIGINT PRIMARY KEY, node VARCHAR(64) NOT NULL, "
                                                        "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) "
                                                        "ENGINE=InnoDB")));
       !t || t->exit_status != 0)
-    return give_up("table de test impossible à créer : " + tail(t));
+    return give_up("table de test impossible à créer : " + galera_output_tail(t));
   const auto drop = [&] {
     client_node.run(fmt::format("{} -e {}", app, shell_quote("DROP TABLE IF EXISTS " + table)));
   };
 
   AckedWriterSpec spec;
   spec.run_id = run_id;
-  spec.write = galera_write_script(kCli, nodes_names(nodes), table);
+  spec.write = galera_write_script(kGaleraCli, nodes_names(nodes), table);
   spec.interval_ms = 100;
   spec.attempt_timeout_s = 10;  // up to 3 nodes tried, each with a 2 s connect timeout
   auto writer = AckedWriter::start(*client_node.conn, spec);
@@ -205,11 +200,12 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
   WriteTally worst;
   bool first = true;
   for (const auto& n : nodes) {
-    auto read = n.run(fmt::format("{} app {} -e {}", kCli, shell_quote(n.host.hostname),
+    auto read = n.run(fmt::format("{} app {} -e {}", kGaleraCli, shell_quote(n.host.hostname),
                                   shell_quote("SELECT id FROM " + table)),
                       Millis{120000});
     if (!read || read->exit_status != 0) {
-      why.push_back(fmt::format("relecture impossible sur {} : {}", n.host.hostname, tail(read)));
+      why.push_back(
+          fmt::format("relecture impossible sur {} : {}", n.host.hostname, galera_output_tail(read)));
       continue;
     }
     const WriteTally t = count_back(*attempts, parse_ids(read->out), *killed);
@@ -232,7 +228,7 @@ FailoverResult run_galera_node_kill(VerifyContext& ctx) {
     }
     res.measures.emplace_back("Lignes écrites par nœud", shown.empty() ? "aucune" : shown);
   } else {
-    why.push_back("répartition des lignes par nœud illisible : " + tail(by));
+    why.push_back("répartition des lignes par nœud illisible : " + galera_output_tail(by));
   }
   drop();
   add_write_measures(res, worst);

@@ -17,33 +17,10 @@ namespace kbz {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr const char* kCli = "/usr/local/sbin/kbz-galera-cli";
 constexpr const char* kTune = "/usr/local/sbin/kbz-galera-tune";
-constexpr const char* kClient = "/usr/local/sbin/kbz-db-client";
+constexpr const char* kGaleraClient = "/usr/local/sbin/kbz-db-client";
 
-struct Node {
-  Host host;
-  Connection* conn = nullptr;
-  Result<ExecResult> run(const std::string& command, Millis timeout = Millis{60000}) const {
-    return conn->run({command, "", Privilege::Root, timeout});
-  }
-  std::string status() const {
-    auto r = run(std::string(kCli) + " status", Millis{20000});
-    if (!r || r->exit_status != 0) return {};
-    const auto l = lines_of(r->out);
-    return l.empty() ? std::string{} : l.front();
-  }
-  bool synced_in_three() const {
-    const auto s = status();
-    return word_value(s, "state") == "Synced" && word_value(s, "cluster_status") == "Primary" &&
-           word_value(s, "cluster_size") == "3";
-  }
-};
-
-std::string tail(const Result<ExecResult>& r) {
-  if (!r) return mask(r.error().message);
-  return mask(tail_lines(r->out + "\n" + r->err, 4));
-}
+using Node = GaleraNode;
 
 }  // namespace
 
@@ -90,7 +67,8 @@ FailoverResult run_galera_rolling_restart(VerifyContext& ctx) {
   std::vector<bool> writer;
   for (const auto& n : nodes) {
     auto w = n.run(std::string(kTune) + " is-writer", Millis{20000});
-    if (!w) return give_up(fmt::format("{} : is-writer impossible : {}", n.host.hostname, tail(w)));
+    if (!w)
+      return give_up(fmt::format("{} : is-writer impossible : {}", n.host.hostname, galera_output_tail(w)));
     writer.push_back(w->exit_status == 0);
   }
   const auto order = rolling_restart_order(writer);
@@ -106,13 +84,13 @@ FailoverResult run_galera_rolling_restart(VerifyContext& ctx) {
   std::mt19937_64 rng(std::random_device{}());
   const std::string run_id = fmt::format("{:x}", rng() & 0xffffffffffULL);
   const std::string table = "erpnext.kbz_rolling_" + run_id;
-  const std::string sql = std::string(kClient) + " sql";
+  const std::string sql = std::string(kGaleraClient) + " sql";
   if (auto t = client->run(fmt::format("{} -e {}", sql,
                                        shell_quote("CREATE TABLE " + table +
                                                    " (id BIGINT PRIMARY KEY, at TIMESTAMP(3) DEFAULT "
                                                    "CURRENT_TIMESTAMP(3)) ENGINE=InnoDB")));
       !t || t->exit_status != 0)
-    return give_up("table de test impossible à créer : " + tail(t));
+    return give_up("table de test impossible à créer : " + galera_output_tail(t));
   const auto drop = [&] {
     client->run(fmt::format("{} -e {}", sql, shell_quote("DROP TABLE IF EXISTS " + table)));
   };
@@ -145,7 +123,7 @@ FailoverResult run_galera_rolling_restart(VerifyContext& ctx) {
     auto r = n.run(std::string(kTune) + " restart", Millis{(node_timeout_s + 180) * 1000LL});
     const auto took = std::chrono::duration_cast<Millis>(Clock::now() - t0);
     if (!r || r->exit_status != 0) {
-      why.push_back(fmt::format("redémarrage de {} en échec : {}", n.host.hostname, tail(r)));
+      why.push_back(fmt::format("redémarrage de {} en échec : {}", n.host.hostname, galera_output_tail(r)));
       break;  // never the next one with a node not back
     }
     res.measures.emplace_back(fmt::format("{} redémarré et de retour Synced (3 nœuds)", n.host.hostname),
@@ -161,11 +139,12 @@ FailoverResult run_galera_rolling_restart(VerifyContext& ctx) {
   WriteTally worst;
   bool first = true;
   for (const auto& n : nodes) {
-    auto read = n.run(fmt::format("{} app {} -e {}", kCli, shell_quote(n.host.hostname),
+    auto read = n.run(fmt::format("{} app {} -e {}", kGaleraCli, shell_quote(n.host.hostname),
                                   shell_quote("SELECT id FROM " + table)),
                       Millis{120000});
     if (!read || read->exit_status != 0) {
-      why.push_back(fmt::format("relecture impossible sur {} : {}", n.host.hostname, tail(read)));
+      why.push_back(
+          fmt::format("relecture impossible sur {} : {}", n.host.hostname, galera_output_tail(read)));
       continue;
     }
     const WriteTally t = count_back(*attempts, parse_ids(read->out), first_ms);

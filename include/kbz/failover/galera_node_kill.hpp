@@ -18,6 +18,25 @@ inline constexpr const char* kGaleraNodeKillKind = "galera-node-kill";
 
 FailoverResult run_galera_node_kill(VerifyContext& ctx);
 
+// --- shared with galera-rolling-restart (module 8) ---
+inline constexpr const char* kGaleraCli = "/usr/local/sbin/kbz-galera-cli";
+
+// One Galera node of a scenario, reached through its connection (root).
+struct GaleraNode {
+  Host host;
+  Connection* conn = nullptr;
+  Result<ExecResult> run(const std::string& command, Millis timeout = Millis{60000}) const {
+    return conn->run({command, "", Privilege::Root, timeout});
+  }
+  // `kbz-galera-cli status`: one line of name=value words ("" when unreadable).
+  std::string status() const;
+  // Synced, in the Primary component, cluster_size 3.
+  bool synced_in_three() const;
+};
+
+// The last lines of a command's output (or its error), masked: the "why" of a failed step in a report.
+std::string galera_output_tail(const Result<ExecResult>& r);
+
 // The client's write of row "$1" (AckedWriterSpec::write): tried on each node in order (2 s connect
 // timeout), the row naming the node that took it; exits 0 only once one node committed it.
 std::string galera_write_script(const std::string& cli, const std::vector<std::string>& nodes,
