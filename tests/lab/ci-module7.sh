@@ -82,7 +82,8 @@ check "after failover: changed 0 on every host" assert_json "$CI_WORK/a3.json" t
 
 # Full-cluster stop, maria-01 first: rows written after it stopped exist only on maria-02/03, and rows written
 # after maria-02 stopped only on maria-03. The re-apply must bootstrap maria-03 (never blindly maria-01).
-sqlon() { kbz exec --hosts "$1" -- "/usr/local/sbin/kbz-galera-cli app $1 -e \"$2\""; }
+# kbz exec prefixes each output line with "host: "; sqlon strips it so callers read the client's own output.
+sqlon() { kbz exec --hosts "$1" -- "/usr/local/sbin/kbz-galera-cli app $1 -e \"$2\"" | sed "s/^$1: //"; }
 full_restart() {
   local i t0
   sqlon maria-01 "CREATE TABLE IF NOT EXISTS erpnext.kbz_ci_restart (id INT PRIMARY KEY, node VARCHAR(16))" >/dev/null
