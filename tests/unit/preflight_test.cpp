@@ -8,7 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
+#include <string>
+
 #include "kbz/engine/batch.hpp"
+#include "kbz/engine/module.hpp"
 #include "kbz/runners/local_connection.hpp"
 
 using namespace kbz;
@@ -138,4 +142,28 @@ TEST(Preflight, DataVolumeAttachedForTheHostsTheVolumesTableNames) {
   ASSERT_TRUE(r);
   EXPECT_EQ(parse_preflight("volume", r->exit_status, r->out + r->err).status, PreflightStatus::Fail)
       << r->out;
+}
+
+// Modules 3, 4 and 5 all put an HAProxy on haproxy-01/02: two modules' containers may never claim the same
+// port on the same hosts (module 5's stats once took module 3's 8405; only the shared lab's preflight caught
+// it).
+TEST(ModulePorts, NoTwoModulesClaimOnePortOnTheSameHosts) {
+  auto all = load_all_modules(ModuleSource{std::string(KBZ_SOURCE_DIR) + "/modules"});
+  ASSERT_TRUE(all) << all.error().message;
+  struct Claim {
+    int module;
+    std::string owner;
+  };
+  std::map<std::string, Claim> claimed;  // "port/proto hosts" -> who claimed it first
+  for (const auto& m : *all)
+    for (const auto& l : m.listens) {
+      const std::string key = std::to_string(l.port) + "/" + l.proto + " " + l.hosts;
+      auto [it, fresh] = claimed.emplace(key, Claim{m.number, l.owner});
+      // The same container named by two modules (module 8 tunes module 7's) is one claim, not two.
+      if (!fresh)
+        EXPECT_EQ(it->second.owner, l.owner)
+            << key << " claimed by module " << it->second.module << " (" << it->second.owner
+            << ") and module " << m.number << " (" << l.owner << ")";
+    }
+  EXPECT_GT(claimed.size(), 10u);
 }
