@@ -12,7 +12,9 @@
 #include <string>
 
 #include "kbz/engine/batch.hpp"
+#include "kbz/engine/engine.hpp"
 #include "kbz/engine/module.hpp"
+#include "kbz/inventory/inventory.hpp"
 #include "kbz/runners/local_connection.hpp"
 
 using namespace kbz;
@@ -150,20 +152,35 @@ TEST(Preflight, DataVolumeAttachedForTheHostsTheVolumesTableNames) {
 TEST(ModulePorts, NoTwoModulesClaimOnePortOnTheSameHosts) {
   auto all = load_all_modules(ModuleSource{std::string(KBZ_SOURCE_DIR) + "/modules"});
   ASSERT_TRUE(all) << all.error().message;
+  // Selectors are resolved against the real fleet, so two spellings of overlapping host sets
+  // (role:db vs db-master-01) still meet on the same hostname.
+  const auto fleet = load_inventory(std::string(KBZ_SOURCE_DIR) + "/inventory/servers.tsv");
+  ASSERT_TRUE(fleet.ok());
+  const auto prod = targets(fleet.inventory, TargetOptions{});
   struct Claim {
     int module;
     std::string owner;
   };
-  std::map<std::string, Claim> claimed;  // "port/proto hosts" -> who claimed it first
-  for (const auto& m : *all)
+  std::map<std::string, Claim> claimed;  // "port/proto hostname" -> who claimed it first
+  for (const auto& m : *all) {
     for (const auto& l : m.listens) {
-      const std::string key = std::to_string(l.port) + "/" + l.proto + " " + l.hosts;
-      auto [it, fresh] = claimed.emplace(key, Claim{m.number, l.owner});
-      // The same container named by two modules (module 8 tunes module 7's) is one claim, not two.
-      if (!fresh)
-        EXPECT_EQ(it->second.owner, l.owner)
-            << key << " claimed by module " << it->second.module << " (" << it->second.owner
-            << ") and module " << m.number << " (" << l.owner << ")";
+      int matched = 0;
+      for (const auto& h : prod) {
+        // Preflight's own matching: the module's targets, then the listen's selector.
+        if ((m.targets != "all" && !selector_matches(m.targets, h)) || !selector_matches(l.hosts, h))
+          continue;
+        ++matched;
+        const std::string key = std::to_string(l.port) + "/" + l.proto + " " + h.hostname;
+        auto [it, fresh] = claimed.emplace(key, Claim{m.number, l.owner});
+        // The same container named by two modules (module 8 tunes module 7's) is one claim, not two.
+        if (!fresh)
+          EXPECT_EQ(it->second.owner, l.owner)
+              << key << " claimed by module " << it->second.module << " (" << it->second.owner
+              << ") and module " << m.number << " (" << l.owner << ")";
+      }
+      EXPECT_GT(matched, 0) << "module " << m.number << " listen " << l.port << " (" << l.hosts
+                            << ") matches no host of inventory/servers.tsv";
     }
-  EXPECT_GT(claimed.size(), 10u);
+  }
+  EXPECT_GT(claimed.size(), 30u);
 }
