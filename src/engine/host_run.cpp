@@ -22,6 +22,8 @@ using Clock = std::chrono::steady_clock;
 Millis since(Clock::time_point t) { return std::chrono::duration_cast<Millis>(Clock::now() - t); }
 
 constexpr const char* kFactsItem = "__facts";
+constexpr const char* kUnlockItem = "__unlock";  // last item of a first batch that releases the lock
+constexpr std::string_view kReleasedLine = "kbz-lock-released";
 constexpr std::string_view kConvergePrefix = "converge:";
 
 // The last lines of a command's output, masked: enough to say why without flooding the console.
@@ -69,13 +71,16 @@ class HostWorker {
   HostRun run();
 
  private:
-  enum class HostLockUse { Take, AlreadyHeld };
+  // TakeAndRelease: the batch takes the lock and releases it as its last item (a run expected to be a no-op).
+  enum class HostLockUse { Take, TakeAndRelease, AlreadyHeld };
   Result<void> gather(size_t first, HostLockUse lock);
   void fetch_diffs(std::vector<std::pair<size_t, FileWrite>>& files);
   void run_handlers(const std::set<std::string>& notified, bool host_failed);
   void release_lock();
   std::string plan_recreate(const StepDecision& d) const;
-  void apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r);
+  void apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r,
+                    bool release_lock_after);
+  bool needs_change(size_t first);
   Result<RollingPlace> rolling_place(const Step& step);
   std::string run_templated(const Step& step, const std::string& text, const char* what, Millis timeout,
                             int poll_timeout_s = 0);
@@ -104,6 +109,7 @@ class HostWorker {
   HostRun run_;
   std::vector<StepResult> results_;
   std::map<std::string, CheckOutput> checks_;
+  std::map<size_t, Result<StepDecision>> decided_;  // needs_change()'s decisions, valid until the next gather
   std::vector<PreflightResult> preflight_;
   std::map<std::string, std::string> check_errors_;  // step id -> why its check could not be built
   bool lock_taken_ = false;
@@ -179,8 +185,8 @@ Result<RollingPlace> HostWorker::rolling_place(const Step& step) {
 
 // One change: uploads and the apply; for a rolled step (turn set) before_primary first on the primary and
 // `ready` polled after, then the turn passes to the next host. Sets r's status and message.
-void HostWorker::apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn,
-                              StepResult& r) {
+void HostWorker::apply_change(const Step& step, const StepDecision& d, const RollingTurn* turn, StepResult& r,
+                              bool release_lock_after) {
   const auto t0 = Clock::now();
   activity(step.id);
   std::string why;
@@ -200,7 +206,21 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
       if (turn)
         apply.command = fmt::format("KBZ_ROLLING_RANKS={}; export KBZ_ROLLING_RANKS\n{}",
                                     shell_quote(turn->ranks), apply.command);
+      if (release_lock_after) {
+        // Nothing follows this apply on this host: the lock release rides on it, whatever the apply's exit.
+        // The apply runs in a subshell (an `exit` in it cannot skip the release); the release says it ran on
+        // stderr, and only then is the lock counted as released (a timeout or a lost session: release exec).
+        apply.command = fmt::format("( {}\n); kbz_rc=$?; {} && echo {} >&2; exit $kbz_rc", apply.command,
+                                    host_lock_release(job_.lock), kReleasedLine);
+      }
       res = exec(apply);
+      if (res && release_lock_after) {
+        const std::string line = std::string(kReleasedLine) + "\n";
+        if (const auto at = res->err.rfind(line); at != std::string::npos) {
+          res->err.erase(at, line.size());
+          lock_taken_ = false;
+        }
+      }
     }
     if (!res)
       why = res.error().message;
@@ -231,7 +251,8 @@ void HostWorker::apply_change(const Step& step, const StepDecision& d, const Rol
 }
 
 Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
-  const bool take_lock = lock == HostLockUse::Take;
+  const bool take_lock = lock != HostLockUse::AlreadyHeld;
+  decided_.clear();
   const auto& steps = job_.module->steps;
   TemplateContext shell_ctx = ctx_;
   shell_ctx.facts_as_shell_vars = true;
@@ -254,6 +275,7 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
       if (auto cmd = render_command(c.check, shell_ctx, fmt::format("converge '{}' check", c.id)))
         items.push_back({std::string(kConvergePrefix) + c.id, *cmd});
     }
+  if (lock == HostLockUse::TakeAndRelease) items.push_back({kUnlockItem, host_lock_release(job_.lock)});
   const std::string prelude =
       (take_lock ? host_lock_prelude(job_.lock) : std::string{}) + facts_shell_prelude();
   const std::string marker = new_batch_marker();
@@ -276,10 +298,27 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
       preflight_.push_back(parse_preflight(o.id.substr(kPreflightPrefix.size()), o.exit_status, o.output));
     else if (o.id.starts_with(kConvergePrefix))
       run_.converge_at_start[o.id.substr(kConvergePrefix.size())] = o.exit_status == 0;
+    else if (o.id == kUnlockItem)
+      lock_taken_ = o.exit_status != 0;  // not released: the release exec at the end tries again
     else
       checks_[o.id] = {o.exit_status, o.output};
   }
   return {};
+}
+
+// After a first batch that released the lock: would any step change (or fail its check)? Its decisions are
+// kept for the step loop (decide renders templates: once is enough).
+bool HostWorker::needs_change(size_t first) {
+  const auto& steps = job_.module->steps;
+  for (size_t i = first; i < steps.size(); ++i) {
+    if (!step_applies(steps[i], ctx_.host, ctx_.facts, ctx_.settings)) continue;
+    if (check_errors_.contains(steps[i].id) || !checks_.contains(steps[i].id)) return true;
+    auto d = decide(steps[i], *job_.module, checks_[steps[i].id], ctx_);
+    const bool change = !d || d->change;
+    decided_.emplace(i, std::move(d));
+    if (change) return true;
+  }
+  return false;
 }
 
 void HostWorker::release_lock() {
@@ -405,7 +444,24 @@ HostRun HostWorker::run() {
 
   activity("checks");
   const bool apply = job_.mode == RunMode::Apply;
-  if (auto ok = gather(first, apply ? HostLockUse::Take : HostLockUse::AlreadyHeld); !ok) {
+  const bool optimistic = apply && job_.expect_no_op;
+  auto ok = gather(first, !apply       ? HostLockUse::AlreadyHeld
+                          : optimistic ? HostLockUse::TakeAndRelease
+                                       : HostLockUse::Take);
+  // Expected a no-op, released the lock, and found something to change (or a check that cannot run): take the
+  // lock again with fresh checks, so that every change is decided and made under it.
+  const auto refused = [&] {  // the preflight refuses the host: nothing will change, no lock needed
+    return !preflight_failures(preflight_).empty() && job_.preflight_use == PreflightUse::Enforce;
+  };
+  if (ok && optimistic && !lock_taken_ && !refused() && needs_change(first)) {
+    activity("checks (again, under the lock)");
+    checks_.clear();
+    check_errors_.clear();
+    preflight_.clear();
+    run_.converge_at_start.clear();
+    ok = gather(first, HostLockUse::Take);
+  }
+  if (!ok) {
     const auto kind = ok.error().kind;
     run_.unreachable = kind == ErrorKind::Connect || kind == ErrorKind::Auth || kind == ErrorKind::HostKey;
     run_.error = mask(ok.error().message);
@@ -441,7 +497,8 @@ HostRun HostWorker::run() {
         r.status = StepStatus::Failed;
         r.message = "no check result";
       } else {
-        auto d = decide(step, *job_.module, checks_[step.id], ctx_);
+        auto d = decided_.contains(i) ? std::move(decided_.at(i))
+                                      : decide(step, *job_.module, checks_[step.id], ctx_);
         if (d && !d->change && !apply) {
           if (auto why = plan_recreate(*d); !why.empty()) {
             d->change = true;
@@ -484,12 +541,19 @@ HostRun HostWorker::run() {
             turn = job_.rolling->wait_turn_ranked(step.id, run_.host.hostname,
                                                   [&] { return rolling_place(step); });
           }
-          if (turn && turn->outcome != RollingTurn::Outcome::Go) {
+          if (!lock_taken_) {  // never reached (see needs_change); a change is never made without the lock
+            r.status = StepStatus::Failed;
+            r.message = "not changed: this run does not hold the host lock";
+          } else if (turn && turn->outcome != RollingTurn::Outcome::Go) {
             const bool stopped = turn->outcome == RollingTurn::Outcome::Stopped;
             r.status = stopped ? StepStatus::Failed : StepStatus::Skipped;
             r.message = mask(turn->why);
           } else {
-            apply_change(step, *d, turn ? &*turn : nullptr, r);
+            // The last exec of this host: the last step, no handler to run after it, no `ready` to poll.
+            const bool last_exec = lock_taken_ && !d->apply.command.empty() && i + 1 == steps.size() &&
+                                   notified.empty() && step.notify.empty() &&
+                                   !(turn && !step.rolling->ready.empty());
+            apply_change(step, *d, turn ? &*turn : nullptr, r, last_exec);
           }
           if (r.status != StepStatus::Failed && r.status != StepStatus::Skipped) {
             if (d->success != SuccessIs::Ok)

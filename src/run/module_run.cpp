@@ -80,6 +80,17 @@ Result<std::map<std::string, std::string>> module_credentials(const Run& run, co
   return creds;
 }
 
+// The last recorded apply of this module succeeded and changed nothing: this one is expected to be a no-op
+// (HostJob::expect_no_op: the first exec then also releases the host lock). Only a hint for the exec count:
+// a host found to need a change takes its lock again before changing anything.
+bool last_apply_was_no_op(const Run& run, int module) {
+  auto runs = load_runs(run.options().workdir);
+  if (!runs) return false;
+  for (auto it = runs->rbegin(); it != runs->rend(); ++it)
+    if (it->kind == "apply" && it->module == module) return it->status == "ok" && it->changed == 0;
+  return false;
+}
+
 HostLock new_host_lock(const std::string& started_utc) {
   HostLock lock;
   lock.run_id = new_batch_marker().substr(3, 16);
@@ -193,6 +204,7 @@ Result<RunSummary> run_module(Run& run, const ModuleRunRequest& req) {
   summary.warnings = std::move(pending_warnings);
   const auto started = Clock::now();
   const HostLock host_lock = new_host_lock(summary.started_utc);
+  const bool expect_no_op = apply && last_apply_was_no_op(run, req.module);
 
   TemplateContext base;
   base.settings = run.settings().raw;
@@ -223,6 +235,7 @@ Result<RunSummary> run_module(Run& run, const ModuleRunRequest& req) {
     job.lock.path = run.settings().host_lock;
     for (size_t at; (at = job.lock.path.find("{host}")) != std::string::npos;)
       job.lock.path.replace(at, 6, host.hostname);
+    job.expect_no_op = expect_no_op;
     job.observer = req.observer;
     job.rolling = rolling.get();
     job.reconnect = [&run, host]() { return run.reconnect(host); };

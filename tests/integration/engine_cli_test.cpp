@@ -132,6 +132,21 @@ TEST_F(EngineCli, PlanApplyThenANoOpReapplyInTwoExecsPerHost) {
   for (size_t i = 0; i < 3; ++i)
     EXPECT_FALSE(fs::exists(host_lock(i))) << "host lock released on " << fleet_->hostname(i);
 
+  // The last apply changed nothing: this one's checks also release the lock, in the same exec.
+  const auto third = apply_json();
+  for (const auto& h : third["hosts"]) {
+    EXPECT_EQ(h["changed"], 0) << h.dump();
+    EXPECT_EQ(h["transport"]["execs"].get<int>(), 1) << "checks + lock release in one exec";
+  }
+  EXPECT_FALSE(fs::exists("/run/kbz-install.lock")) << "host lock released";
+
+  // Still notices a drifted file, and repairs it (under the lock, taken again).
+  std::ofstream(app(1) / "app.conf") << "listen=0.0.0.0\n";
+  const auto fourth = apply_json();
+  EXPECT_EQ(fourth["totals"]["changed"], 2) << fourth.dump() << ": app.conf and its handler";
+  EXPECT_NE(slurp(app(1) / "app.conf").find("listen=" + fleet_->host(1).private_ip), std::string::npos);
+  EXPECT_FALSE(fs::exists("/run/kbz-install.lock")) << "host lock released";
+
   auto replan = kbz({"plan", "--module", "90"});
   EXPECT_EQ(replan.exit_status, 0);
   EXPECT_NE(replan.out.find("3 host(s): 0 with changes pending, 3 up to date"), std::string::npos)

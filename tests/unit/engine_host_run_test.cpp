@@ -270,6 +270,116 @@ TEST_F(HostRunTest, CtrlCStopsBeforeTheNextStepAndReleasesTheLock) {
   EXPECT_EQ(r.stats.execs, 2u);
 }
 
+// Records, for each exec, whether the host lock existed when it started and when it ended.
+class LockSpyConnection : public Connection {
+ public:
+  LockSpyConnection(const Host& h, fs::path lock) : inner_(h), lock_(std::move(lock)) {}
+  const Host& host() const override { return inner_.host(); }
+  Result<ExecResult> run(const ExecRequest& r) override {
+    const bool before = fs::exists(lock_);
+    auto res = inner_.run(r);
+    execs.push_back({r.command, before, fs::exists(lock_)});
+    return res;
+  }
+  Result<UploadOutcome> upload(const UploadRequest& r) override { return inner_.upload(r); }
+  Result<std::string> read_file(const std::string& p) override { return inner_.read_file(p); }
+  const TransportStats& stats() const override { return inner_.stats(); }
+
+  struct Exec {
+    std::string command;
+    bool lock_before, lock_after;
+  };
+  std::vector<Exec> execs;
+
+ private:
+  LocalConnection inner_;
+  fs::path lock_;
+};
+
+// The last recorded apply changed nothing: the next one's first exec also releases the host lock.
+TEST_F(HostRunTest, AnExpectedNoOpCostsOneExecThatAlsoReleasesTheLock) {
+  ASSERT_TRUE(run(job(RunMode::Apply)).error.empty());
+  auto j = job(RunMode::Apply);
+  j.expect_no_op = true;
+  LockSpyConnection conn(host_, root_ / "host.lock");
+  const HostRun r = run_host(conn, j);
+  EXPECT_EQ(r.count(StepStatus::Ok), 5);
+  EXPECT_EQ(r.stats.execs, 1u) << "checks + lock release in one exec";
+  ASSERT_EQ(conn.execs.size(), 1u);
+  EXPECT_FALSE(conn.execs[0].lock_after);
+  EXPECT_FALSE(fs::exists(root_ / "host.lock"));
+}
+
+// Expected a no-op, found a drifted file and a removed marker: the lock is taken again with fresh checks, and
+// every change, the handler included, happens while this run holds it.
+TEST_F(HostRunTest, AnExpectedNoOpStillRepairsADriftUnderTheLock) {
+  ASSERT_TRUE(run(job(RunMode::Apply)).error.empty());
+  std::ofstream(app() / "app.conf") << "listen=0.0.0.0\n";
+  fs::remove(app() / "done");  // a command step's check fails (like a changed sysctl)
+  fs::remove(app() / "reloaded");
+  auto j = job(RunMode::Apply);
+  j.expect_no_op = true;
+  LockSpyConnection conn(host_, root_ / "host.lock");
+  const HostRun r = run_host(conn, j);
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(step(r, "app-conf").status, StepStatus::Changed);
+  EXPECT_EQ(step(r, "maybe-fail").status, StepStatus::Changed);
+  EXPECT_EQ(step(r, "handler:reload-app").status, StepStatus::Changed);
+  EXPECT_NE(slurp(app() / "app.conf").find("listen=10.0.0.5"), std::string::npos);
+  EXPECT_TRUE(fs::exists(app() / "done"));
+  EXPECT_TRUE(fs::exists(app() / "reloaded"));
+  ASSERT_GE(conn.execs.size(), 3u);
+  EXPECT_FALSE(conn.execs[0].lock_after) << "first checks released the lock";
+  EXPECT_TRUE(conn.execs[1].lock_after) << "taken again with the second checks";
+  for (size_t i = 2; i < conn.execs.size(); ++i)
+    EXPECT_TRUE(conn.execs[i].lock_before) << "exec " << i << " without the lock: " << conn.execs[i].command;
+  EXPECT_FALSE(fs::exists(root_ / "host.lock"));
+}
+
+TEST_F(HostRunTest, AnExpectedNoOpStillRefusesALockHeldByAnotherRun) {
+  fs::create_directories(root_ / "host.lock");
+  std::ofstream(root_ / "host.lock" / "info")
+      << "installer=install-01\npid=777\nrun_id=other-run\nstarted=2026-01-01T09:00:00Z\n";
+  auto j = job(RunMode::Apply);
+  j.expect_no_op = true;
+  const HostRun r = run(j);
+  EXPECT_NE(r.error.find("host lock held by another run"), std::string::npos) << r.error;
+  EXPECT_TRUE(fs::exists(root_ / "host.lock" / "info")) << "another run's lock is never removed";
+  EXPECT_FALSE(fs::exists(app()));
+}
+
+// The last step changes and nothing follows it (no re-check, no handler): its apply releases the lock.
+TEST_F(HostRunTest, TheLastChangeCarriesTheLockRelease) {
+  module_.handlers.clear();
+  for (auto& s : module_.steps) s.notify.clear();
+  module_.steps.pop_back();  // `ready`: maybe-fail is now the last step
+  const HostRun first = run(job(RunMode::Apply));
+  EXPECT_EQ(first.count(StepStatus::Changed), 4);
+  EXPECT_EQ(first.stats.execs, 8u) << "checks, 4 applies, 3 re-checks; the release rides on the last apply";
+  EXPECT_FALSE(fs::exists(root_ / "host.lock"));
+
+  fs::remove(app() / "done");
+  LockSpyConnection conn(host_, root_ / "host.lock");
+  const HostRun one = run_host(conn, job(RunMode::Apply));
+  EXPECT_EQ(step(one, "maybe-fail").status, StepStatus::Changed);
+  ASSERT_EQ(conn.execs.size(), 2u) << "a one-step change: checks, then the apply that releases the lock";
+  EXPECT_TRUE(conn.execs[1].lock_before);
+  EXPECT_FALSE(conn.execs[1].lock_after);
+  EXPECT_FALSE(fs::exists(root_ / "host.lock"));
+}
+
+TEST_F(HostRunTest, AFailingLastChangeStillReleasesTheLockAndSaysWhy) {
+  module_.handlers.clear();
+  for (auto& s : module_.steps) s.notify.clear();
+  module_.steps.pop_back();
+  const HostRun r = run(job(RunMode::Apply, "web-01"));
+  EXPECT_EQ(step(r, "maybe-fail").status, StepStatus::Failed);
+  EXPECT_EQ(step(r, "maybe-fail").message, "exit 3: boom on web-01") << "the release's line is not in it";
+  EXPECT_EQ(r.stats.execs, 8u);
+  EXPECT_TRUE(r.cleanup_errors.empty());
+  EXPECT_FALSE(fs::exists(root_ / "host.lock"));
+}
+
 TEST(WorkdirLock, SecondRunIsRefusedWithTheHolder) {
   const fs::path dir = fs::temp_directory_path() / ("kbz-wlock-" + std::to_string(getpid()));
   fs::remove_all(dir);

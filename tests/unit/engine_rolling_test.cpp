@@ -167,6 +167,28 @@ TEST_F(RollingRunTest, FirstInstallAndUnchangedHostsNeitherWaitNorPayAnExtraExec
       << "batch, config, re-check, primary_check, recreate, ready, re-check, lock release";
 }
 
+// A re-apply expected to be a no-op (the first exec releases the host lock) still notices a stopped
+// container, takes the lock again with fresh checks and starts it.
+TEST_F(RollingRunTest, AnExpectedNoOpStillStartsAStoppedContainerUnderTheLock) {
+  ASSERT_NO_FATAL_FAILURE(install());
+  std::ofstream(root_ / "docker" / "app-redis-02" / "state") << "exited\n";
+  auto j = job(hosts_[1], RunMode::Apply, "1", nullptr);
+  j.expect_no_op = true;
+  LocalConnection conn(hosts_[1]);
+  const HostRun r = run_host(conn, j);
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(step(r, "app").status, StepStatus::Changed) << step(r, "app").message;
+  EXPECT_NE(docker_->log().find("app-redis-02"), std::string::npos) << docker_->log();
+  EXPECT_FALSE(fs::exists(root_ / "redis-02" / "host.lock")) << "released";
+
+  docker_->clear_log();
+  const HostRun noop = run_host(conn, j);
+  EXPECT_EQ(step(noop, "app").status, StepStatus::Ok);
+  EXPECT_EQ(noop.stats.execs, 1u) << "checks, and the lock released by the same exec";
+  EXPECT_FALSE(fs::exists(root_ / "redis-02" / "host.lock"));
+  EXPECT_EQ(docker_->log(), "");
+}
+
 TEST_F(RollingRunTest, AHostThatIsNotReadyStopsTheOthersBeforeTheyChange) {
   ASSERT_NO_FATAL_FAILURE(install());
   std::ofstream(root_ / "redis-02" / "never-ready") << "";

@@ -1,6 +1,7 @@
 // How one host is worked on (ARCHITECTURE.md, "How a host is worked on"): one exec takes the host lock,
 // gathers facts and runs every check; decisions are local; each change is one exec and is followed by one
-// exec re-running the remaining checks; handlers of changed steps run at the end; the lock is released.
+// exec re-running the remaining checks; handlers of changed steps run at the end; the lock is released by the
+// last exec when nothing follows it (a no-op host's checks, the last change), else by one exec of its own.
 #pragma once
 #include <functional>
 #include <string>
@@ -46,6 +47,11 @@ struct HostJob {
   RunMode mode = RunMode::Apply;
   std::string from_step;  // steps before it are skipped (validated by the caller)
   HostLock lock;          // taken in Apply only
+  // Apply: the last apply of this module changed nothing and succeeded, so this one is expected to be a
+  // no-op: the first exec releases the host lock at its end, and a host whose checks then ask for a change
+  // takes the lock again with fresh checks (one more exec) before changing anything. false: the first exec
+  // keeps the lock, which the last exec of the host releases (or one release exec).
+  bool expect_no_op = false;
   // Opens a brand-new session for handlers with `reconnect: true` (SessionPool::reconnect).
   std::function<Result<Connection*>()> reconnect;
   RunObserver* observer = nullptr;
