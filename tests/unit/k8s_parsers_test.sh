@@ -37,5 +37,15 @@ ingress_case 1 ingress-ds-one-unavailable.json ingress-pods-5.json
 ingress_case 1 ingress-ds-old-image.json ingress-pods-5.json
 ingress_case 1 ingress-ds-5-ready.json ingress-pods-worker03-crashing.json
 ingress_case 1 ingress-ds-5-ready.json calico-pods-one-pending.json
+# kbz-k8s workload-check: Prometheus / Grafana ready (verify prometheus-ready, grafana-ready, converge).
+workload_case() {  # want(0|1) fixture
+  local rc=0
+  sh "$helper" workload-check "$(jq -r -f "$tpl/workload-ready.jq.mustache" "$fx/$2")" >/dev/null || rc=1
+  if [[ $rc == "$1" ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL workload-check $2: exit $rc, want $1"; fi
+}
+workload_case 0 prometheus-sts-ready.json
+workload_case 1 prometheus-sts-pvc-pending.json
+workload_case 0 grafana-deploy-ready.json
+workload_case 1 grafana-deploy-rolling.json
 echo "k8s parsers: $pass passed, $fail failed"
 ((fail == 0))

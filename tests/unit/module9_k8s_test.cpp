@@ -48,7 +48,8 @@ Rendered setup(const std::string& kbz_yaml, const Host& me) {
                        {"K8S_CERT_KEY", std::string(64, 'e')},
                        {"K8S_CA_CERT_HASH", "sha256:" + std::string(64, 'c')},
                        {"K8S_CA_CERT", "Q0VSVA=="},
-                       {"K8S_CA_KEY", "S0VZ"}};
+                       {"K8S_CA_KEY", "S0VZ"},
+                       {"GRAFANA_ADMIN_PASSWORD", "grafana-pw-0123456789"}};
   r.ctx.all_hosts = {
       host("k8s-master-01", "10.0.0.100", "master"), host("k8s-master-02", "10.0.0.101", "master"),
       host("k8s-master-03", "10.0.0.102", "master"), host("k8s-worker-01", "10.0.0.110", "worker")};
@@ -297,6 +298,55 @@ TEST(Module9, IngressImageMustBeAPinned111) {
   EXPECT_FALSE(img("registry.k8s.io/ingress-nginx/controller:latest"));
   EXPECT_FALSE(img("registry.k8s.io/ingress-nginx/controller"));
   EXPECT_FALSE(img("registry.k8s.io/ingress-nginx/controller:v1.9.5"));
+}
+
+TEST(Module9, LocalPathPatchPinsTheHelperImageAndKeepsTheUpstreamManifest) {
+  auto r = setup(kYaml, host("k8s-master-01", "10.0.0.100", "master"));
+  const auto kust = YAML::Load(r.render("local-path-kustomization.yaml.mustache"));
+  EXPECT_EQ(kust["kind"].as<std::string>(), "Kustomization");
+  ASSERT_EQ(kust["resources"].size(), 1u);
+  EXPECT_EQ(kust["resources"][0].as<std::string>(), "local-path-storage.yaml");  // the sha256-checked file
+  EXPECT_EQ(kust["patches"][0]["path"].as<std::string>(), "local-path-config.yaml");
+  const auto cm = YAML::Load(r.render("local-path-config.yaml.mustache"));
+  EXPECT_EQ(cm["kind"].as<std::string>(), "ConfigMap");
+  EXPECT_EQ(cm["metadata"]["name"].as<std::string>(), "local-path-config");  // upstream's ConfigMap
+  EXPECT_EQ(cm["metadata"]["namespace"].as<std::string>(), "local-path-storage");
+  EXPECT_FALSE(cm["data"]["config.json"]) << "the patch only replaces helperPod.yaml";
+  const auto helper = YAML::Load(cm["data"]["helperPod.yaml"].as<std::string>());
+  EXPECT_EQ(helper["kind"].as<std::string>(), "Pod");
+  EXPECT_EQ(helper["spec"]["containers"][0]["image"].as<std::string>(), "busybox:1.36.1");
+}
+
+TEST(Module9, MonitoringValuesUseLocalPathRetentionAndTheAdminSecret) {
+  auto r = setup(
+      "network: {private_cidr: 10.0.0.0/16}\n"
+      "k8s: {join_token_id: 0a1b2c, control_plane_endpoint: \"10.0.0.7:6443\", "
+      "prometheus_retention: 30d, prometheus_storage: 80Gi}\n",
+      host("k8s-master-01", "10.0.0.100", "master"));
+  const auto v = YAML::Load(r.render("monitoring-values.json.mustache"));  // JSON is YAML
+  const auto prom = v["prometheus"]["prometheusSpec"];
+  EXPECT_EQ(prom["retention"].as<std::string>(), "30d");
+  const auto pvc = prom["storageSpec"]["volumeClaimTemplate"]["spec"];
+  EXPECT_EQ(pvc["storageClassName"].as<std::string>(),
+            "local-path");  // the class local-path-provisioner serves
+  EXPECT_EQ(pvc["resources"]["requests"]["storage"].as<std::string>(), "80Gi");
+  EXPECT_EQ(
+      v["alertmanager"]["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]["spec"]["storageClassName"]
+          .as<std::string>(),
+      "local-path");
+  EXPECT_EQ(v["grafana"]["admin"]["existingSecret"].as<std::string>(), "grafana-admin");
+  EXPECT_EQ(v["grafana"]["admin"]["passwordKey"].as<std::string>(), "admin-password");
+  EXPECT_FALSE(v["grafana"]["adminPassword"]) << "the password lives in the Secret only";
+  EXPECT_EQ(r.render("monitoring-values.json.mustache").find("grafana-pw-0123456789"), std::string::npos);
+
+  const auto docs = YAML::LoadAll(r.render("grafana-admin-secret.yaml.mustache"));
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(doc_of_kind(docs, "Namespace")["metadata"]["name"].as<std::string>(), "monitoring");
+  const auto secret = doc_of_kind(docs, "Secret");
+  EXPECT_EQ(secret["metadata"]["name"].as<std::string>(), "grafana-admin");
+  EXPECT_EQ(secret["metadata"]["namespace"].as<std::string>(), "monitoring");
+  EXPECT_EQ(secret["stringData"]["admin-password"].as<std::string>(), "grafana-pw-0123456789");
+  EXPECT_EQ(secret["stringData"]["admin-user"].as<std::string>(), "admin");
 }
 
 }  // namespace
