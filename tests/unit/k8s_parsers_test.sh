@@ -47,5 +47,38 @@ workload_case 0 prometheus-sts-ready.json
 workload_case 1 prometheus-sts-pvc-pending.json
 workload_case 0 grafana-deploy-ready.json
 workload_case 1 grafana-deploy-rolling.json
+# kbz-k8s dns / service (verify coredns-from-pod, service-by-name): busybox nslookup outputs (both of its
+# formats, failures) and the test client's output, parsed, then the decision.
+parse_case() {  # subcommand fixture want-line
+  local got
+  got=$(sh "$helper" "$1" <"$fx/$2")
+  if [[ "$got" == "$3" ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $1 $2: got '$got', want '$3'"; fi
+}
+parse_case nslookup-parse nslookup-kubernetes-ok.txt "server=10.96.0.10 name=kubernetes.default.svc.cluster.local address=10.96.0.1"
+parse_case nslookup-parse nslookup-kubernetes-small.txt "server=10.96.0.10 name=kubernetes.default.svc.cluster.local address=10.96.0.1"
+parse_case nslookup-parse nslookup-kubernetes-nxdomain.txt "server=10.96.0.10 name= address="
+parse_case nslookup-parse nslookup-timeout.txt "server= name= address="
+parse_case nslookup-parse nslookup-kubernetes-host-resolver.txt "server=169.254.169.254 name=kubernetes.default.svc.cluster.local address=10.96.0.1"
+svc=kbz-web.kbz-verify-1764763200-4242.svc.cluster.local
+parse_case service-parse service-client-ok.txt "server=10.96.0.10 name=$svc address=10.104.12.7 body=kbz-web-ok"
+parse_case service-parse service-client-wget-timeout.txt "server=10.96.0.10 name=$svc address=10.104.12.7 body="
+parse_case service-parse service-client-nxdomain.txt "server=10.96.0.10 name= address= body="
+decide_case() {  # want(0|1) subcommand subcommand-parse fixture arg2 arg3
+  local rc=0
+  sh "$helper" "$2" "$(sh "$helper" "$3" <"$fx/$4")" "$5" "$6" >/dev/null || rc=1
+  if [[ $rc == "$1" ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $2 $4: exit $rc, want $1"; fi
+}
+decide_case 0 dns-check nslookup-parse nslookup-kubernetes-ok.txt 10.96.0.1 10.96.0.10
+decide_case 0 dns-check nslookup-parse nslookup-kubernetes-small.txt 10.96.0.1 10.96.0.10
+decide_case 1 dns-check nslookup-parse nslookup-kubernetes-ok.txt 10.96.0.2 10.96.0.10   # another ClusterIP
+decide_case 1 dns-check nslookup-parse nslookup-kubernetes-ok.txt "" ""                   # kubectl gave nothing
+decide_case 1 dns-check nslookup-parse nslookup-kubernetes-nxdomain.txt 10.96.0.1 10.96.0.10
+decide_case 1 dns-check nslookup-parse nslookup-timeout.txt 10.96.0.1 10.96.0.10
+decide_case 1 dns-check nslookup-parse nslookup-kubernetes-host-resolver.txt 10.96.0.1 10.96.0.10  # not CoreDNS
+decide_case 0 service-check service-parse service-client-ok.txt "$svc" 10.104.12.7
+decide_case 1 service-check service-parse service-client-ok.txt "$svc" 10.104.12.8
+decide_case 1 service-check service-parse service-client-ok.txt "kbz-web.other.svc.cluster.local" 10.104.12.7
+decide_case 1 service-check service-parse service-client-wget-timeout.txt "$svc" 10.104.12.7
+decide_case 1 service-check service-parse service-client-nxdomain.txt "$svc" 10.104.12.7
 echo "k8s parsers: $pass passed, $fail failed"
 ((fail == 0))
