@@ -3,6 +3,7 @@
 #include "kbz/failover/galera_node_kill.hpp"
 #include "kbz/failover/galera_rolling_restart.hpp"
 #include "kbz/failover/k8s_control_plane_loss.hpp"
+#include "kbz/failover/k8s_worker_loss.hpp"
 #include "kbz/failover/minio_node_failover.hpp"
 #include "kbz/failover/patroni_failover.hpp"
 #include "kbz/failover/rabbitmq_quorum_failover.hpp"
@@ -19,6 +20,7 @@ void register_builtin_failovers(FailoverRegistry& r) {
   r.add(kGaleraNodeKillKind, run_galera_node_kill);
   r.add(kGaleraRollingRestartKind, run_galera_rolling_restart);
   r.add(kK8sControlPlaneLossKind, run_k8s_control_plane_loss);
+  r.add(kK8sWorkerLossKind, run_k8s_worker_loss);
 }
 
 }  // namespace kbz
