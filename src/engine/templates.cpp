@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <kainjow/mustache.hpp>
 #include <map>
-#include <regex>
 #include <set>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "kbz/core/secret.hpp"
 #include "kbz/engine/module.hpp"
@@ -125,13 +127,42 @@ void add_host_lists(const TemplateContext& ctx, mu::data& root) {
   root.set("hosts_by_subrole", subroles);
 }
 
+// Every tag's sigil and name, as the regex \{\{\s*([#^/&{!]?)\s*([A-Za-z0-9_.-]+) would find them scanning
+// left to right, by hand: std::regex search over every template for every host (libstdc++ looks its ctype
+// facet up for each character class test) was the largest share of a no-op re-apply's client CPU.
+std::vector<std::pair<std::string, std::string>> template_tags(std::string_view text) {
+  const auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  const auto name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  };
+  std::vector<std::pair<std::string, std::string>> tags;
+  for (size_t at = text.find("{{"); at != std::string_view::npos; at = text.find("{{", at)) {
+    size_t i = at + 2;
+    while (i < text.size() && space(text[i])) ++i;
+    std::string sigil;
+    if (i < text.size() && std::string_view("#^/&{!").find(text[i]) != std::string_view::npos) {
+      sigil = text[i++];
+      while (i < text.size() && space(text[i])) ++i;
+    }
+    const size_t name = i;
+    while (i < text.size() && name_char(text[i])) ++i;
+    if (i == name) {  // no name here: the search goes on from the next character, as a regex search would
+      ++at;
+      continue;
+    }
+    tags.emplace_back(std::move(sigil), std::string(text.substr(name, i - name)));
+    at = i;
+  }
+  return tags;
+}
+
 // Names outside sections must resolve; inside sections they are relative to the list item.
 Result<void> check_names(const std::string& text, const TemplateContext& ctx, const std::string& name) {
-  static const std::regex tag(R"(\{\{\s*([#^/&{!]?)\s*([A-Za-z0-9_.-]+))");
   static const char* kKnownRoots[] = {"host.", "settings.", "facts.", "credentials."};
   int depth = 0;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), tag); it != std::sregex_iterator(); ++it) {
-    const std::string sigil = (*it)[1], var = (*it)[2];
+  for (const auto& [sigil, var] : template_tags(text)) {
     if (sigil == "!") continue;
     if (sigil == "/") {
       --depth;

@@ -108,6 +108,18 @@ TEST(Templates, UnknownNamesAreErrors) {
   EXPECT_FALSE(render_template("{{#hosts}}", sample(), "t"));  // unclosed section
 }
 
+// The tag scanner finds names in every spelling Mustache accepts (spaces, sigils, triple braces) and skips
+// comments, section closes and names relative to a section's item.
+TEST(Templates, UnknownNamesAreFoundInEveryTagSpelling) {
+  for (const char* text : {"{{ settings.nope }}", "{{{settings.nope}}}", "{{& settings.nope}}",
+                           "{{#settings.nope}}x{{/settings.nope}}", "{{^ settings.nope}}x{{/settings.nope}}",
+                           "{{ }}{{settings.nope}}", "{{{{settings.nope}}}}", "a {{\n\tsettings.nope\n}} b"})
+    EXPECT_FALSE(render_template(text, sample(), "t")) << text;
+  for (const char* text : {"{{! settings.nope }}", "{{#hosts}}{{settings.nope_inside_is_relative}}{{/hosts}}",
+                           "{ {settings.nope}}"})
+    EXPECT_TRUE(render_template(text, sample(), "t")) << text;
+}
+
 TEST(Templates, CommandsRefuseSecrets) {
   auto ctx = sample();
   ctx.credentials["DB_PASSWORD"] = "Zq8pL2mN4vR6tY1u";

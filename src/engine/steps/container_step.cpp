@@ -92,7 +92,11 @@ ContainerSpec spec_of(const ContainerStepSpec& step, const Rendered& r, const Co
 }
 
 // run_as "UID:GID" is used as it is; an account name is resolved on the host.
-bool numeric_user(const std::string& user) { return std::regex_match(user, std::regex("[0-9]+:[0-9]+")); }
+// Compiled once: called for every container step on every host.
+bool numeric_user(const std::string& user) {
+  static const std::regex numeric("[0-9]+:[0-9]+");
+  return std::regex_match(user, numeric);
+}
 
 std::string user_flag(const std::string& user) {
   if (numeric_user(user)) return shell_quote(user);
