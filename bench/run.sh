@@ -115,8 +115,9 @@ pdsh_cmd() {  # pdsh_cmd N FORKS COMMAND
 }
 kbz_cmd() {  # kbz_cmd N FORKS ARGS...
   local n=$1 forks=$2; shift 2
-  CMD=("$BIN" --inventory "$FARM/servers-$n.tsv" --env bench --known-hosts "$KH" --identity "$KEY"
-       --workdir "$FARM/work-$n" --forks "$forks" --modules-dir "$BENCH_DIR/modules" "$@")
+  CMD=("$BIN" --inventory "$FARM/servers-$n.tsv" --config "$BENCH_DIR/kbz.yaml" --env bench
+       --known-hosts "$KH" --identity "$KEY" --workdir "$FARM/work-$n" --forks "$forks"
+       --modules-dir "$BENCH_DIR/modules" "$@")
 }
 # apply --json -> "execs_max=..;execs_med=..;changed=..;failed=..;hosts=.."
 apply_summary() { /usr/bin/python3 "$BENCH_DIR/lib/apply_summary.py" "$1"; }
