@@ -11,34 +11,38 @@
 namespace kbz {
 
 std::string facts_script() {
-  // Each probe must print exactly one line and never fail the batch: unknown values stay empty.
+  // Each probe must print exactly one line and never fail the batch: unknown values stay empty. It runs in
+  // every first batch on every host: builtins where they do (read, case), one process where two would.
   return R"SH(
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=${ID:-}"
 echo "os_version_id=${VERSION_ID:-}"
 echo "os_codename=${VERSION_CODENAME:-}"
 if [ -e /lib/systemd/system/ssh.service ] || [ -e /usr/lib/systemd/system/ssh.service ]; then echo "ssh_unit=ssh"; else echo "ssh_unit=sshd"; fi
-if [ -L /etc/resolv.conf ] && readlink /etc/resolv.conf | grep -q systemd; then echo "resolver=resolved";
-elif [ -d /etc/resolvconf ] && [ -L /etc/resolv.conf ]; then echo "resolver=resolvconf";
-else echo "resolver=static"; fi
+kbz_r=''; [ -L /etc/resolv.conf ] && kbz_r=$(readlink /etc/resolv.conf)
+case "$kbz_r" in
+  *systemd*) echo "resolver=resolved" ;;
+  ?*) if [ -d /etc/resolvconf ]; then echo "resolver=resolvconf"; else echo "resolver=static"; fi ;;
+  *) echo "resolver=static" ;;
+esac
 if [ -d /run/systemd/system ]; then echo "init=systemd"; else echo "init=other"; fi
 # none | kvm | docker | lxc ...: containers must not set the clock nor global kernel settings.
 echo "virt=$(systemd-detect-virt 2>/dev/null || true)"
 set -- ${SSH_CONNECTION:-}
 echo "ssh_client_ip=${1:-}"
-echo "arch=$(uname -m)"
-echo "kernel=$(uname -r)"
-# The installed package's version, from dpkg's database: `docker --version` starts a Go binary (~130 ms
-# here), paid on every check batch; the daemon may be down or slow to answer.
-echo "docker_version=$(dpkg-query -W -f '${Version}' docker-ce docker.io 2>/dev/null | grep -m1 .)"
-echo "hostname=$(hostname)"
+# uname prints the kernel release before the machine, whatever the order of the options.
+set -- $(uname -r -m)
+echo "arch=${2:-}"
+echo "kernel=${1:-}"
+kbz_h=""; read -r kbz_h 2>/dev/null </proc/sys/kernel/hostname || kbz_h=$(hostname)
+echo "hostname=$kbz_h"
 )SH";
 }
 
 const std::vector<std::string>& fact_names() {
-  static const std::vector<std::string> names = {
-      "os_id", "os_version_id", "os_codename", "ssh_unit", "resolver",       "init",
-      "virt",  "ssh_client_ip", "arch",        "kernel",   "docker_version", "hostname"};
+  static const std::vector<std::string> names = {"os_id",    "os_version_id", "os_codename", "ssh_unit",
+                                                 "resolver", "init",          "virt",        "ssh_client_ip",
+                                                 "arch",     "kernel",        "hostname"};
   return names;
 }
 
