@@ -72,6 +72,11 @@ class StepKind {
   // same exec).
   virtual Result<std::string> check(const Step& step, const Module& module,
                                     const TemplateContext& ctx) const = 0;
+  // A kind whose check is only the hash, mode and owner of one file names that file (rendered with `ctx`):
+  // the engine then probes all the files of a batch in one item (file_probe.hpp) instead of running check().
+  virtual std::optional<std::string> probed_path(const Step&, const TemplateContext&) const {
+    return std::nullopt;
+  }
   // The decision from the check's output, with the real facts in `ctx`.
   virtual Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& checked,
                                       const TemplateContext& ctx) const = 0;

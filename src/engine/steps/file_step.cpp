@@ -8,6 +8,7 @@
 
 #include "kbz/core/text.hpp"
 #include "kbz/engine/diff.hpp"
+#include "kbz/engine/file_probe.hpp"
 #include "kbz/engine/step_kind.hpp"
 #include "kbz/report/text_format.hpp"
 
@@ -77,6 +78,12 @@ class FileKind final : public StepKind {
         "kbz_p={}; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\"; stat -c '%a %U:%G %u:%g' \"$kbz_p\"; "
         "else echo absent; fi",
         shell_quote(*path));
+  }
+
+  std::optional<std::string> probed_path(const Step& step, const TemplateContext& ctx) const override {
+    auto path = render_command(step.spec_as<FileSpec>().path, ctx, fmt::format("step '{}' path", step.id));
+    if (!path || !file_probe_takes(*path)) return std::nullopt;  // check() reports it, or probes it alone
+    return *path;
   }
 
   Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& c,
