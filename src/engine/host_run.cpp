@@ -11,6 +11,7 @@
 #include "kbz/engine/batch.hpp"
 #include "kbz/engine/diff.hpp"
 #include "kbz/engine/engine.hpp"
+#include "kbz/engine/file_probe.hpp"
 #include "kbz/engine/rolling.hpp"
 #include "kbz/engine/step_kind.hpp"
 #include "kbz/engine/steps/container.hpp"
@@ -23,6 +24,7 @@ Millis since(Clock::time_point t) { return std::chrono::duration_cast<Millis>(Cl
 
 constexpr const char* kFactsItem = "__facts";
 constexpr const char* kUnlockItem = "__unlock";  // last item of a first batch that releases the lock
+constexpr const char* kFilesItem = "__files";    // every file step's check, in one probe (file_probe.hpp)
 constexpr std::string_view kReleasedLine = "kbz-lock-released";
 constexpr std::string_view kConvergePrefix = "converge:";
 
@@ -257,7 +259,15 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
   TemplateContext shell_ctx = ctx_;
   shell_ctx.facts_as_shell_vars = true;
   std::vector<BatchItem> items{{kFactsItem, kFactsPrintCommand}};
+  std::vector<std::pair<std::string, std::string>> probed;  // (step id, path): the file steps' checks
   for (size_t i = first; i < steps.size(); ++i) {
+    // A step for other hosts (`hosts:` reads the inventory only) is never decided here: no check to run.
+    // `when:` reads facts, which arrive with this batch: those checks run and their step is skipped after.
+    if (!selector_matches(steps[i].hosts, ctx_.host)) continue;
+    if (auto path = steps[i].kind->probed_path(steps[i], shell_ctx)) {
+      probed.emplace_back(steps[i].id, *path);
+      continue;
+    }
     auto check = render_check(steps[i], *job_.module, shell_ctx);
     if (!check) {
       check_errors_[steps[i].id] = check.error().message;
@@ -265,6 +275,9 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
     }
     items.push_back({steps[i].id, *check});
   }
+  std::vector<std::string> probed_paths;
+  for (const auto& [_, path] : probed) probed_paths.push_back(path);
+  if (!probed.empty()) items.push_back({kFilesItem, file_probe_script(probed_paths)});
   // Apply's first gather also asks the converge checks once: a run that changes nothing anywhere and finds
   // the cluster converged needs no converge exec afterwards (engine.hpp, run_converge).
   if (take_lock)
@@ -300,7 +313,10 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
       run_.converge_at_start[o.id.substr(kConvergePrefix.size())] = o.exit_status == 0;
     else if (o.id == kUnlockItem)
       lock_taken_ = o.exit_status != 0;  // not released: the release exec at the end tries again
-    else
+    else if (o.id == kFilesItem) {
+      auto by_path = split_file_probe(o.output, probed_paths);
+      for (const auto& [id, path] : probed) checks_[id] = by_path[path];
+    } else
       checks_[o.id] = {o.exit_status, o.output};
   }
   return {};
