@@ -6,8 +6,6 @@
 
 namespace kbz {
 namespace {
-constexpr const char* kStatFormat = "%a %U:%G %u:%g %n";  // the file check's line, then the name
-
 bool is_hex64(std::string_view s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
@@ -27,9 +25,9 @@ std::string file_probe_script(const std::vector<std::string>& paths) {
   return fmt::format(
       "set --\n"
       "for kbz_p in{}; do [ -f \"$kbz_p\" ] && set -- \"$@\" \"$kbz_p\"; done\n"
-      "[ $# -eq 0 ] || {{ sha256sum -- \"$@\"; stat -c '{}' -- \"$@\"; }}\n"
+      "[ $# -eq 0 ] || {{ sha256sum -- \"$@\"; stat -c '{} %n' -- \"$@\"; }}\n"
       "exit 0",
-      list, kStatFormat);
+      list, kFileStatFormat);
 }
 
 std::map<std::string, CheckOutput> split_file_probe(const std::string& output,

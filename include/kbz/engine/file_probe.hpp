@@ -11,6 +11,9 @@
 
 namespace kbz {
 
+// The mode and owner line of a file check (`stat -c`): the step's own check and the probe print the same.
+inline constexpr const char* kFileStatFormat = "%a %U:%G %u:%g";
+
 // Paths the probe can carry: absolute, printed back verbatim by sha256sum and stat (no backslash, no newline)
 // and literal in the shell (no '$' or '`': a path built from facts stays on the step's own check).
 bool file_probe_takes(const std::string& path);

@@ -70,18 +70,18 @@ class FileKind final : public StepKind {
   }
 
   Result<std::string> check(const Step& step, const Module&, const TemplateContext& ctx) const override {
-    auto path = render_command(step.spec_as<FileSpec>().path, ctx, fmt::format("step '{}' path", step.id));
+    auto path = rendered_path(step, ctx);
     if (!path) return path;
     // Two execs per file, no pipe: the hash line is "<64 hex>  -", cut client-side (a `| cut` was a third
     // process per file step, ~30 % of a file check's server CPU).
     return fmt::format(
-        "kbz_p={}; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\"; stat -c '%a %U:%G %u:%g' \"$kbz_p\"; "
+        "kbz_p={}; if [ -f \"$kbz_p\" ]; then sha256sum < \"$kbz_p\"; stat -c '{}' \"$kbz_p\"; "
         "else echo absent; fi",
-        shell_quote(*path));
+        shell_quote(*path), kFileStatFormat);
   }
 
   std::optional<std::string> probed_path(const Step& step, const TemplateContext& ctx) const override {
-    auto path = render_command(step.spec_as<FileSpec>().path, ctx, fmt::format("step '{}' path", step.id));
+    auto path = rendered_path(step, ctx);
     if (!path || !file_probe_takes(*path)) return std::nullopt;  // check() reports it, or probes it alone
     return *path;
   }
@@ -89,7 +89,7 @@ class FileKind final : public StepKind {
   Result<StepDecision> decide(const Step& step, const Module& module, const CheckOutput& c,
                               const TemplateContext& ctx) const override {
     const auto& s = step.spec_as<FileSpec>();
-    auto path = render_command(s.path, ctx, fmt::format("step '{}' path", step.id));
+    auto path = rendered_path(step, ctx);
     if (!path) return std::unexpected(path.error());
     const std::string source = source_of(s, module);
     const std::string name = s.template_name.empty() ? step.id : s.template_name;
@@ -159,6 +159,9 @@ class FileKind final : public StepKind {
   }
 
  private:
+  static Result<std::string> rendered_path(const Step& step, const TemplateContext& ctx) {
+    return render_command(step.spec_as<FileSpec>().path, ctx, fmt::format("step '{}' path", step.id));
+  }
   static std::string source_of(const FileSpec& s, const Module& module) {
     if (s.template_name.empty()) return s.content;
     const auto it = module.templates.find(s.template_name);
