@@ -19,7 +19,9 @@ std::string with_privilege(const std::string& command, Privilege privilege, std:
   if (!needs_sudo(privilege, ssh_user)) return command;
   // sudo resets the environment; SSH_CONNECTION is carried over because modules read the installer's own
   // source address from it (e.g. to keep it allowed before a firewall is enabled).
-  return "sudo -n -- env SSH_CONNECTION=\"$SSH_CONNECTION\" sh -c " + shell_quote(command);
+  // A script on stdin (`sh -s`, every batch) needs no `sh -c` around it: one shell fewer per batch.
+  const std::string run = command == "sh -s" ? command : "sh -c " + shell_quote(command);
+  return "sudo -n -- env SSH_CONNECTION=\"$SSH_CONNECTION\" " + run;
 }
 
 bool sudo_refused(const ExecResult& result) {

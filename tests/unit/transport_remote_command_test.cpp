@@ -24,6 +24,8 @@ TEST(TransportRemoteCommand, SudoOnlyForRootCommandsOfNonRootUsers) {
   EXPECT_EQ(with_privilege("id -u", Privilege::AsUser, "deploy"), "id -u");
   EXPECT_EQ(with_privilege("echo 'a b' | wc -c", Privilege::Root, "deploy"),
             "sudo -n -- env SSH_CONNECTION=\"$SSH_CONNECTION\" sh -c 'echo '\\''a b'\\'' | wc -c'");
+  EXPECT_EQ(with_privilege("sh -s", Privilege::Root, "deploy"),
+            "sudo -n -- env SSH_CONNECTION=\"$SSH_CONNECTION\" sh -s");
   EXPECT_TRUE(needs_sudo(Privilege::Root, "deploy"));
   EXPECT_FALSE(needs_sudo(Privilege::Root, "root"));
 }
