@@ -1,12 +1,18 @@
 #include <gtest/gtest.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "kbz/core/secret.hpp"
+#include "kbz/core/text.hpp"
 #include "kbz/engine/facts.hpp"
 #include "kbz/engine/templates.hpp"
 #include "kbz/runners/local_connection.hpp"
 
 using namespace kbz;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -180,6 +186,36 @@ TEST(Facts, ScriptRunsUnderPosixShAndPrintsEveryName) {
   EXPECT_TRUE(f.at("resolver") == "resolved" || f.at("resolver") == "resolvconf" ||
               f.at("resolver") == "static")
       << f.at("resolver");
+}
+
+// virt and container are what systemd-detect-virt says, whether read from the per-boot copy in /run or not;
+// a copy from another boot is never believed.
+TEST(Facts, VirtAndContainerAreSystemdDetectVirtsEvenFromAStaleCopy) {
+  LocalConnection local(Host{});
+  const auto sh = [&](const std::string& cmd) {
+    auto res = local.run({cmd, "", Privilege::AsUser, Millis{20000}});
+    EXPECT_TRUE(res) << cmd;
+    return res ? *res : ExecResult{};
+  };
+  const std::string virt(trim(sh("systemd-detect-virt 2>/dev/null").out, " \n"));
+  const std::string container =
+      sh("systemd-detect-virt --container --quiet 2>/dev/null").exit_status == 0 ? "yes" : "no";
+  const std::string boot(trim(sh("cat /proc/sys/kernel/random/boot_id").out, " \n"));
+  const fs::path copy = "/run/kbz-install.virt";
+  const bool writable = access("/run", W_OK) == 0;
+  if (writable)
+    std::ofstream(copy) << "another-boot " << (virt == "docker" ? "kvm no" : "docker yes") << "\n";
+  for (int run = 0; run < 2; ++run) {  // the first run (re)computes, the second may read the copy
+    const Facts f = parse_facts(sh(facts_script()).out);
+    EXPECT_EQ(f.at("virt"), virt) << "run " << run;
+    EXPECT_EQ(f.at("container"), container) << "run " << run;
+  }
+  if (writable && !virt.empty()) {
+    std::ifstream in(copy);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, boot + " " + virt + " " + container);
+  }
 }
 
 }  // namespace

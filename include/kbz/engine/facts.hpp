@@ -10,7 +10,8 @@ namespace kbz {
 using Facts = std::map<std::string, std::string>;
 
 // Shell snippet printing `name=value` lines: os_id, os_version_id, os_codename, ssh_unit (ssh|sshd),
-// resolver (resolved|resolvconf|static), init (systemd|other), ssh_client_ip (from $SSH_CONNECTION),
+// resolver (resolved|resolvconf|static), init (systemd|other), virt (systemd-detect-virt), container
+// (yes|no; both kept per boot in /run/kbz-install.virt), ssh_client_ip (from $SSH_CONNECTION),
 // arch, kernel, hostname. (No docker_version: no module read it, and dpkg-query cost ~10 ms per batch.)
 std::string facts_script();
 Facts parse_facts(const std::string& output);
