@@ -278,10 +278,12 @@ Result<void> HostWorker::gather(size_t first, HostLockUse lock) {
   std::vector<std::string> probed_paths;
   for (const auto& [_, path] : probed) probed_paths.push_back(path);
   if (!probed.empty()) items.push_back({kFilesItem, file_probe_script(probed_paths)});
+  // The preflight guards changes: a run expected to be a no-op leaves it out, and a host found to need a
+  // change is checked again under the lock, preflight included, before anything changes (run()).
+  if (lock == HostLockUse::Take)
+    for (auto& item : preflight_batch(job_.preflight)) items.push_back(std::move(item));
   // Apply's first gather also asks the converge checks once: a run that changes nothing anywhere and finds
   // the cluster converged needs no converge exec afterwards (engine.hpp, run_converge).
-  if (take_lock)
-    for (auto& item : preflight_batch(job_.preflight)) items.push_back(std::move(item));
   if (take_lock)
     for (const auto& c : job_.module->converge) {
       if (!converge_applies(c, ctx_.host)) continue;
@@ -465,15 +467,11 @@ HostRun HostWorker::run() {
                           : optimistic ? HostLockUse::TakeAndRelease
                                        : HostLockUse::Take);
   // Expected a no-op, released the lock, and found something to change (or a check that cannot run): take the
-  // lock again with fresh checks, so that every change is decided and made under it.
-  const auto refused = [&] {  // the preflight refuses the host: nothing will change, no lock needed
-    return !preflight_failures(preflight_).empty() && job_.preflight_use == PreflightUse::Enforce;
-  };
-  if (ok && optimistic && !lock_taken_ && !refused() && needs_change(first)) {
+  // lock again with fresh checks and the preflight, so that every change is decided and made under it.
+  if (ok && optimistic && !lock_taken_ && needs_change(first)) {
     activity("checks (again, under the lock)");
     checks_.clear();
     check_errors_.clear();
-    preflight_.clear();
     run_.converge_at_start.clear();
     ok = gather(first, HostLockUse::Take);
   }

@@ -408,5 +408,38 @@ TEST_F(EngineCli, PreflightRefusesAHostBeforeApplyChangesItUnlessSkipped) {
   EXPECT_TRUE(fs::exists(app(0)));
 }
 
+// The preflight guards changes. A re-apply expected to be a no-op leaves it out of its one exec; a host that
+// turns out to need a change is checked again under the lock with the preflight, which still refuses it.
+TEST_F(EngineCli, AnExpectedNoOpSkipsThePreflightButAChangeStillFacesIt) {
+  std::ofstream(workdir_ / "kbz.yaml")
+      << kHostLock << "preflight: {dns_name: localhost, min_free_root_gb: 0}\n";
+  ASSERT_EQ(apply_json()["totals"]["failed"], 0);
+  ASSERT_EQ(apply_json()["totals"]["changed"], 0);  // recorded as a no-op: the next apply is optimistic
+
+  const fs::path yaml = workdir_ / "modules" / "90-sample" / "module.yaml";
+  std::string text = slurp(yaml);
+  text = replace_all(text, "credentials:\n", "listens:\n  - {port: 22, owner: not-sshd}\ncredentials:\n");
+  std::ofstream(yaml) << text;  // from now on the preflight fails on every host (sshd holds 22)
+  const auto no_op = apply_json();
+  for (const auto& h : no_op["hosts"]) {
+    EXPECT_EQ(h["changed"], 0) << h.dump();
+    EXPECT_EQ(h["failed"], 0) << h.dump();
+    EXPECT_EQ(h["transport"]["execs"].get<int>(), 1) << "checks + lock release, no preflight: " << h.dump();
+  }
+
+  std::ofstream(app(1) / "app.conf") << "listen=0.0.0.0\n";  // host 1 now needs a change
+  const auto refused = apply_json({}, 1);
+  for (const auto& h : refused["hosts"]) {
+    EXPECT_EQ(h["changed"], 0) << h.dump();
+    if (h["host"] == fleet_->hostname(1))
+      EXPECT_NE(h["error"].get<std::string>().find("preflight: port-22/tcp"), std::string::npos) << h.dump();
+    else
+      EXPECT_EQ(h["failed"], 0) << h.dump();
+  }
+  EXPECT_EQ(slurp(app(1) / "app.conf"), "listen=0.0.0.0\n") << "nothing changed on the refused host";
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_FALSE(fs::exists(host_lock(i))) << "host lock released on " << fleet_->hostname(i);
+}
+
 }  // namespace
 }  // namespace kbz

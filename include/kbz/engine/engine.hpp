@@ -50,7 +50,8 @@ struct HostJob {
   // Apply: the last apply of this module changed nothing and succeeded, so this one is expected to be a
   // no-op: the first exec releases the host lock at its end, and a host whose checks then ask for a change
   // takes the lock again with fresh checks (one more exec) before changing anything. false: the first exec
-  // keeps the lock, which the last exec of the host releases (or one release exec).
+  // keeps the lock, which the last exec of the host releases (or one release exec). The preflight only
+  // guards changes: it runs in the exec that takes the lock for them (the first, or that second one).
   bool expect_no_op = false;
   // Opens a brand-new session for handlers with `reconnect: true` (SessionPool::reconnect).
   std::function<Result<Connection*>()> reconnect;
